@@ -1,0 +1,99 @@
+package sqlstore
+
+import (
+	"errors"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/shopd/shopd"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names a database engine. The SQL text is shared; this file holds
+// what differs between the engines.
+type Dialect int
+
+// The engines shopd runs on.
+const (
+	SQLite Dialect = iota + 1
+	Postgres
+)
+
+func (d Dialect) String() string {
+	if d == Postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// ForUpdate is the row-lock clause for a SELECT inside a write transaction.
+// SQLite has one writer at a time, so it needs none.
+func (d Dialect) ForUpdate() string {
+	if d == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// SkipLocked is the row-lock clause that lets concurrent workers share a
+// queue. SQLite has one writer, so it needs none.
+func (d Dialect) SkipLocked() string {
+	if d == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+// isUniqueViolation reports whether err is a unique or primary-key violation,
+// by typed driver codes, never by message text.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == pgerrcode.UniqueViolation
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// isForeignKeyViolation reports whether err is a foreign-key violation.
+func isForeignKeyViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == pgerrcode.ForeignKeyViolation
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
+// isRetryable reports whether a transaction failed only because of
+// contention and can safely run again: PostgreSQL serialization failures and
+// deadlocks, SQLite busy or locked.
+func isRetryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == pgerrcode.SerializationFailure || pe.Code == pgerrcode.DeadlockDetected
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff // primary result code
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// conflictOr turns a unique violation into an ECONFLICT error with the given
+// type and message, and returns any other error unchanged.
+func conflictOr(err error, typ, msg string) error {
+	if isUniqueViolation(err) {
+		return shopd.TypedErrorf(shopd.ECONFLICT, typ, "%s", msg)
+	}
+	return err
+}

@@ -1,0 +1,88 @@
+package storetest
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/idempotency"
+	"github.com/shopd/shopd/sqlstore"
+)
+
+func testIdempotency(t *testing.T, db *sqlstore.DB) {
+	clock := shopd.NewTestClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	svc := &idempotency.Service{Store: db.Idempotency(), Clock: clock}
+
+	// 200 concurrent first requests with one key: exactly one owns it.
+	var owners, inUse atomic.Int64
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec, err := svc.Begin(ctx, "cus_a", "k1", "h1")
+			switch {
+			case err == idempotency.ErrKeyInUse:
+				inUse.Add(1)
+			case err != nil:
+				t.Error(err)
+			case rec == nil:
+				owners.Add(1)
+			default:
+				t.Error("unexpected replay before completion")
+			}
+		}()
+	}
+	wg.Wait()
+	if owners.Load() != 1 || inUse.Load() != 199 {
+		t.Fatalf("owners=%d in-use=%d, want 1 and 199", owners.Load(), inUse.Load())
+	}
+
+	if err := svc.Complete(ctx, "cus_a", "k1", 201, "application/json", "/v1/x/1", []byte(`{"id":"x_1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := svc.Begin(ctx, "cus_a", "k1", "h1")
+	if err != nil || rec == nil || rec.Status != 201 || string(rec.Body) != `{"id":"x_1"}` || rec.Location != "/v1/x/1" {
+		t.Fatalf("replay = %+v, %v", rec, err)
+	}
+	if _, err := svc.Begin(ctx, "cus_a", "k1", "other"); err != idempotency.ErrKeyMismatch {
+		t.Fatalf("mismatch err = %v", err)
+	}
+	// Keys are scoped per caller.
+	if rec, err := svc.Begin(ctx, "cus_b", "k1", "other"); err != nil || rec != nil {
+		t.Fatalf("other scope = %+v, %v; want a fresh claim", rec, err)
+	}
+
+	// A released key runs afresh.
+	if err := svc.Release(ctx, "cus_b", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := svc.Begin(ctx, "cus_b", "k1", "h2"); err != nil || rec != nil {
+		t.Fatalf("after release = %+v, %v", rec, err)
+	}
+
+	// An abandoned lock can be taken over after LockTTL, with the same parameters only.
+	clock.Advance(idempotency.LockTTL + time.Second)
+	if _, err := svc.Begin(ctx, "cus_b", "k1", "h3"); err != idempotency.ErrKeyMismatch {
+		t.Fatalf("stale lock, other params: %v", err)
+	}
+	if rec, err := svc.Begin(ctx, "cus_b", "k1", "h2"); err != nil || rec != nil {
+		t.Fatalf("stale lock takeover = %+v, %v", rec, err)
+	}
+
+	// After the TTL a key is forgotten.
+	clock.Advance(idempotency.TTL)
+	if rec, err := svc.Begin(ctx, "cus_a", "k1", "new"); err != nil || rec != nil {
+		t.Fatalf("expired key = %+v, %v", rec, err)
+	}
+	n, err := db.PurgeIdempotencyKeys(ctx, clock.Now().Add(idempotency.TTL+time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("purge = %d, %v; want 2", n, err)
+	}
+
+	if _, err := svc.Begin(ctx, "cus_a", "", "h"); err != idempotency.ErrKeyInvalid {
+		t.Fatalf("empty key: %v", err)
+	}
+}

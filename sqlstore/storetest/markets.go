@@ -1,0 +1,11 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/shopd/shopd/sqlstore"
+)
+
+func testMarkets(t *testing.T, db *sqlstore.DB) {
+	t.Skip("not written yet")
+}
