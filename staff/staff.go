@@ -82,3 +82,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Key, error) 
 func (s *Service) Record(ctx context.Context, e AuditEntry) error {
 	return nil
 }
+
+// CreateKey makes a new API key with a role and returns it with its secret,
+// which is shown only this once. It returns EINVALID for a bad name or role.
+func (s *Service) CreateKey(ctx context.Context, name string, role Role) (Key, string, error) {
+	return Key{}, "", shopd.Errorf(shopd.EINTERNAL, "not implemented")
+}

@@ -1,0 +1,219 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/api"
+	"github.com/shopd/shopd/catalog"
+	"github.com/shopd/shopd/customer"
+	"github.com/shopd/shopd/httpapi"
+	"github.com/shopd/shopd/idempotency"
+	"github.com/shopd/shopd/market"
+	"github.com/shopd/shopd/sqlstore"
+	"github.com/shopd/shopd/staff"
+)
+
+// env is a shopd API on a real database, with a test clock and one staff
+// key per role. Every response it sees is checked against the OpenAPI
+// document.
+type env struct {
+	t     *testing.T
+	db    *sqlstore.DB
+	clock *shopd.TestClock
+	srv   *httpapi.Server
+	svc   services
+	keys  map[staff.Role]string // staff API key secrets
+}
+
+type services struct {
+	markets   *market.Service
+	catalog   *catalog.Service
+	customers *customer.Service
+	staff     *staff.Service
+}
+
+// testStart is the test clock's first reading.
+var testStart = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+func newEnv(t *testing.T, db *sqlstore.DB) *env {
+	t.Helper()
+	clock := shopd.NewTestClock(testStart)
+	svc := services{
+		markets:   market.NewService(db.Markets(), clock),
+		customers: customer.NewService(db.Customers(), clock),
+		staff:     staff.NewService(db.Staff(), clock),
+	}
+	svc.catalog = catalog.NewService(db.Catalog(), svc.markets, clock)
+	ctx := context.Background()
+	if err := svc.markets.EnsureDefaults(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := httpapi.NewServer(httpapi.Deps{
+		Clock:       clock,
+		Idempotency: &idempotency.Service{Store: db.Idempotency(), Clock: clock},
+		Markets:     svc.markets,
+		Catalog:     svc.catalog,
+		Customers:   svc.customers,
+		Staff:       svc.staff,
+		Ready:       func(ctx context.Context) error { return db.Ping(ctx) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, clock: clock, srv: srv, svc: svc, keys: map[staff.Role]string{}}
+	for _, role := range []staff.Role{staff.RoleOwner, staff.RoleAdmin, staff.RoleSupport, staff.RoleReadOnly} {
+		_, secret, err := svc.staff.CreateKey(ctx, "test "+string(role), role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.keys[role] = secret
+	}
+	return e
+}
+
+// resp is a recorded response.
+type resp struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v.
+func (r *resp) JSON(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// Problem returns the problem type slug of an error response ("" if none).
+func (r *resp) Problem() string {
+	var p struct{ Type string }
+	json.Unmarshal(r.Body, &p)
+	return strings.TrimPrefix(p.Type, httpapi.ProblemTypeBase)
+}
+
+// opt changes a request before it is sent.
+type opt func(*http.Request)
+
+// as sends the request with a bearer token (a session token or an API key).
+func as(token string) opt {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
+}
+
+// header sets a request header.
+func header(k, v string) opt { return func(r *http.Request) { r.Header.Set(k, v) } }
+
+// do sends a request to the server. body is nil (no body), a string or
+// []byte (sent as is) or any other value (sent as JSON).
+func (e *env) do(method, path string, body any, opts ...opt) *resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, o := range opts {
+		o(req)
+	}
+	rec := httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, req)
+	r := &resp{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+	checkAgainstSpec(e.t, req, r)
+	return r
+}
+
+// want fails the test unless the response has the status.
+func (r *resp) want(t *testing.T, status int) *resp {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d; body: %s", r.Status, status, r.Body)
+	}
+	return r
+}
+
+// wantProblem fails the test unless the response is a problem with the
+// status and type slug.
+func (r *resp) wantProblem(t *testing.T, status int, typ string) *resp {
+	t.Helper()
+	r.want(t, status)
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q, want application/problem+json", ct)
+	}
+	if got := r.Problem(); got != typ {
+		t.Fatalf("problem type %q, want %q; body: %s", got, typ, r.Body)
+	}
+	return r
+}
+
+var (
+	specOnce   sync.Once
+	specRouter routers.Router
+	specErr    error
+)
+
+// checkAgainstSpec fails the test if the response does not match what the
+// OpenAPI document promises for the operation and status.
+func checkAgainstSpec(t *testing.T, req *http.Request, r *resp) {
+	t.Helper()
+	specOnce.Do(func() {
+		var b []byte
+		if b, specErr = api.JSON(); specErr != nil {
+			return
+		}
+		loader := openapi3.NewLoader()
+		var doc *openapi3.T
+		if doc, specErr = loader.LoadFromData(b); specErr != nil {
+			return
+		}
+		doc.Servers = nil // match any host
+		specRouter, specErr = legacy.NewRouter(doc)
+	})
+	if specErr != nil {
+		t.Fatalf("OpenAPI document: %v", specErr)
+	}
+	route, params, err := specRouter.FindRoute(req)
+	if err != nil {
+		if r.Status == http.StatusNotFound || r.Status == http.StatusMethodNotAllowed {
+			return // a request for a route that does not exist
+		}
+		t.Fatalf("%s %s: not in the OpenAPI document: %v", req.Method, req.URL.Path, err)
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+		Status:                 r.Status,
+		Header:                 r.Header,
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	in.SetBodyBytes(r.Body)
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Fatalf("%s %s → %d does not match the OpenAPI document: %v\nbody: %s", req.Method, req.URL.Path, r.Status, err, r.Body)
+	}
+}

@@ -1,0 +1,87 @@
+package httpapi
+
+import "github.com/shopd/shopd/staff"
+
+// route is one endpoint: method, ServeMux path pattern (the same text as the
+// OpenAPI path), who may call it, and the handler.
+type route struct {
+	method  string
+	pattern string
+	access  access
+	handle  handlerFunc
+}
+
+// routes lists every endpoint of the API. A test checks that this list and
+// the OpenAPI document (api/*.yaml) describe exactly the same operations.
+func (s *Server) routes() []route {
+	const (
+		owner    = staff.RoleOwner
+		admin    = staff.RoleAdmin
+		support  = staff.RoleSupport
+		readOnly = staff.RoleReadOnly
+	)
+	return []route{
+		// Operations.
+		{"GET", "/livez", public, s.livez},
+		{"GET", "/readyz", public, s.readyz},
+		{"GET", "/v1/openapi.json", public, s.openAPI},
+
+		// Storefront: markets and catalog.
+		{"GET", "/v1/markets", public, s.listPublicMarkets},
+		{"GET", "/v1/products", public, s.listProducts},
+		{"GET", "/v1/products/{product}", public, s.getProduct},
+
+		// Storefront: accounts.
+		{"POST", "/v1/customers", public, s.register},
+		{"POST", "/v1/sessions", public, s.login},
+		{"DELETE", "/v1/sessions/current", customerOnly, s.logout},
+		{"GET", "/v1/me", customerOnly, s.getMe},
+		{"PATCH", "/v1/me", customerOnly, s.updateMe},
+		{"GET", "/v1/me/addresses", customerOnly, s.listAddresses},
+		{"POST", "/v1/me/addresses", customerOnly, s.createAddress},
+		{"GET", "/v1/me/addresses/{address}", customerOnly, s.getAddress},
+		{"DELETE", "/v1/me/addresses/{address}", customerOnly, s.deleteAddress},
+
+		// Staff: markets, taxes, shipping.
+		{"GET", "/v1/admin/markets", staffRole(readOnly), s.listMarkets},
+		{"GET", "/v1/admin/markets/{market}", staffRole(readOnly), s.getMarket},
+		{"PATCH", "/v1/admin/markets/{market}", staffRole(admin), s.updateMarket},
+		{"GET", "/v1/admin/markets/{market}/tax-rates", staffRole(readOnly), s.listTaxRates},
+		{"POST", "/v1/admin/markets/{market}/tax-rates", staffRole(admin), s.createTaxRate},
+		{"PATCH", "/v1/admin/tax-rates/{rate}", staffRole(admin), s.updateTaxRate},
+		{"DELETE", "/v1/admin/tax-rates/{rate}", staffRole(admin), s.deleteTaxRate},
+		{"GET", "/v1/admin/markets/{market}/shipping-rates", staffRole(readOnly), s.listShippingRates},
+		{"POST", "/v1/admin/markets/{market}/shipping-rates", staffRole(admin), s.createShippingRate},
+		{"PATCH", "/v1/admin/shipping-rates/{rate}", staffRole(admin), s.updateShippingRate},
+		{"DELETE", "/v1/admin/shipping-rates/{rate}", staffRole(admin), s.deleteShippingRate},
+
+		// Staff: catalog.
+		{"GET", "/v1/admin/products", staffRole(readOnly), s.adminListProducts},
+		{"POST", "/v1/admin/products", staffRole(admin), s.createProduct},
+		{"GET", "/v1/admin/products/{product}", staffRole(readOnly), s.adminGetProduct},
+		{"PATCH", "/v1/admin/products/{product}", staffRole(admin), s.updateProduct},
+		{"POST", "/v1/admin/products/{product}/archive", staffRole(admin), s.archiveProduct},
+		{"POST", "/v1/admin/products/{product}/variants", staffRole(admin), s.createVariant},
+		{"PATCH", "/v1/admin/variants/{variant}", staffRole(admin), s.updateVariant},
+		{"PUT", "/v1/admin/variants/{variant}/prices/{market}", staffRole(admin), s.setPrice},
+		{"DELETE", "/v1/admin/variants/{variant}/prices/{market}", staffRole(admin), s.deletePrice},
+
+		// Staff: customers, keys, audit.
+		{"GET", "/v1/admin/customers", staffRole(support), s.adminListCustomers},
+		{"GET", "/v1/admin/customers/{customer}", staffRole(support), s.adminGetCustomer},
+		{"GET", "/v1/admin/api-keys", staffRole(owner), s.listAPIKeys},
+		{"POST", "/v1/admin/api-keys", staffRole(owner), s.createAPIKey},
+		{"DELETE", "/v1/admin/api-keys/{key}", staffRole(owner), s.revokeAPIKey},
+		{"GET", "/v1/admin/audit-log", staffRole(admin), s.listAuditLog},
+	}
+}
+
+// Routes returns every route as "METHOD /pattern", for the test that checks
+// routes against the OpenAPI document.
+func Routes() []string {
+	var out []string
+	for _, r := range (&Server{}).routes() {
+		out = append(out, r.method+" "+r.pattern)
+	}
+	return out
+}

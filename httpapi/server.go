@@ -1,0 +1,87 @@
+// Package httpapi is shopd's REST API: NewServer returns an http.Handler
+// that serves every route in routes.go, with problem+json errors (errors.go),
+// authentication of customers and staff, idempotency keys on POST, audit of
+// staff writes, and cache validators on storefront reads.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/api"
+	"github.com/shopd/shopd/catalog"
+	"github.com/shopd/shopd/customer"
+	"github.com/shopd/shopd/idempotency"
+	"github.com/shopd/shopd/market"
+	"github.com/shopd/shopd/staff"
+)
+
+// DefaultMaxBodyBytes bounds request bodies unless Deps says otherwise.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Deps are the services the API serves.
+type Deps struct {
+	Logger      *slog.Logger
+	Clock       shopd.Clock
+	Idempotency *idempotency.Service
+	Markets     *market.Service
+	Catalog     *catalog.Service
+	Customers   *customer.Service
+	Staff       *staff.Service
+	// Ready reports whether the store can serve (reachable, migrated).
+	Ready func(ctx context.Context) error
+	// DefaultMarket prices storefront reads that name no market; "us" if empty.
+	DefaultMarket string
+	// MaxBodyBytes bounds request bodies; DefaultMaxBodyBytes if zero.
+	MaxBodyBytes int64
+}
+
+// Server is the API's http.Handler.
+type Server struct {
+	Deps
+	log      *slog.Logger
+	mux      *http.ServeMux
+	spec     []byte
+	draining atomic.Bool
+}
+
+// NewServer returns the API handler. It fails only if the embedded OpenAPI
+// document is broken.
+func NewServer(d Deps) (*Server, error) {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Clock == nil {
+		d.Clock = shopd.SystemClock{}
+	}
+	if d.DefaultMarket == "" {
+		d.DefaultMarket = "us"
+	}
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	spec, err := api.JSON()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Deps: d, log: d.Logger, mux: http.NewServeMux(), spec: spec}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.method+" "+rt.pattern, s.endpoint(rt))
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, shopd.TypedErrorf(shopd.ENOTFOUND, "route-not-found", "No route for %s %s.", r.Method, r.URL.Path))
+	})
+	return s, nil
+}
+
+// SetDraining makes /readyz fail so load balancers stop sending traffic
+// before shutdown; requests in flight still complete.
+func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.observe(s.mux).ServeHTTP(w, r)
+}
