@@ -23,7 +23,3 @@ func (s *Server) adminListCustomers(w http.ResponseWriter, r *http.Request) erro
 func (s *Server) adminGetCustomer(w http.ResponseWriter, r *http.Request) error {
 	return errNotImplemented
 }
-func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) error  { return errNotImplemented }
-func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error { return errNotImplemented }
-func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) error { return errNotImplemented }
-func (s *Server) listAuditLog(w http.ResponseWriter, r *http.Request) error { return errNotImplemented }
