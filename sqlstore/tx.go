@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 )
 
@@ -97,3 +98,6 @@ func fromNullMicros(n sql.NullInt64) time.Time {
 	}
 	return fromMicros(n.Int64)
 }
+
+// itoa formats a placeholder number for SQL built from optional filters.
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -4,6 +4,7 @@ package staff
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/shopd/shopd"
@@ -59,7 +60,30 @@ const KeyPrefix = "sk"
 
 // Store is what Service needs from storage.
 type Store interface {
-	// TODO(accounts): CreateKey, KeyByHash, ListKeys, RevokeKey, TouchKey, AppendAudit, ListAudit.
+	// CreateKey stores a key with the hash of its secret.
+	CreateKey(ctx context.Context, k Key, secretHash string) error
+	// KeyBySecretHash returns the key with the secret hash, revoked or not,
+	// or ENOTFOUND.
+	KeyBySecretHash(ctx context.Context, secretHash string) (Key, error)
+	// Keys lists every key, newest first.
+	Keys(ctx context.Context) ([]Key, error)
+	// RevokeKey marks a key revoked at t (keeping an earlier revocation), or
+	// returns ENOTFOUND.
+	RevokeKey(ctx context.Context, id string, t time.Time) (Key, error)
+	// TouchKey records that a key was used at t.
+	TouchKey(ctx context.Context, id string, t time.Time) error
+	// AppendAudit stores an audit entry.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// Audit lists entries newest first, before the cursor ID if one is given,
+	// optionally only those of one key.
+	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
+
+// AuditFilter selects audit entries.
+type AuditFilter struct {
+	KeyID  string
+	Before string // an entry ID: list older entries only
+	Limit  int
 }
 
 // Service manages staff keys and the audit log.
@@ -73,18 +97,71 @@ func NewService(store Store, clock shopd.Clock) *Service {
 	return &Service{store: store, clock: clock}
 }
 
+// touchEvery bounds how often a key's last use is written, so that reads by
+// staff do not turn into writes.
+const touchEvery = time.Minute
+
+// errBadKey is the one answer to every failed key check, so that a caller
+// cannot tell a revoked key from an unknown one.
+var errBadKey = shopd.TypedErrorf(shopd.EUNAUTHORIZED, "invalid-api-key", "The API key is not valid.")
+
 // Authenticate returns the live key whose secret is given, or EUNAUTHORIZED.
 func (s *Service) Authenticate(ctx context.Context, secret string) (Key, error) {
-	return Key{}, shopd.Errorf(shopd.EUNAUTHORIZED, "not implemented")
+	if !strings.HasPrefix(secret, KeyPrefix+"_") {
+		return Key{}, errBadKey
+	}
+	k, err := s.store.KeyBySecretHash(ctx, shopd.HashSecret(secret))
+	if shopd.ErrorCode(err) == shopd.ENOTFOUND || (err == nil && !k.RevokedAt.IsZero()) {
+		return Key{}, errBadKey
+	} else if err != nil {
+		return Key{}, err
+	}
+	if now := s.clock.Now(); now.Sub(k.LastUsedAt) >= touchEvery {
+		if err := s.store.TouchKey(ctx, k.ID, now); err != nil {
+			return Key{}, err
+		}
+		k.LastUsedAt = now
+	}
+	return k, nil
 }
 
-// Record appends an entry to the audit log.
-func (s *Service) Record(ctx context.Context, e AuditEntry) error {
-	return nil
-}
+// MaxKeyNameLength bounds a key's name.
+const MaxKeyNameLength = 100
 
 // CreateKey makes a new API key with a role and returns it with its secret,
 // which is shown only this once. It returns EINVALID for a bad name or role.
 func (s *Service) CreateKey(ctx context.Context, name string, role Role) (Key, string, error) {
-	return Key{}, "", shopd.Errorf(shopd.EINTERNAL, "not implemented")
+	name = strings.TrimSpace(name)
+	var v shopd.Validation
+	v.Check(name != "" && len(name) <= MaxKeyNameLength, "name", "must be 1 to 100 characters")
+	v.Check(role.Valid(), "role", "must be one of owner, admin, support, read_only")
+	if err := v.Err(); err != nil {
+		return Key{}, "", err
+	}
+	secret := shopd.NewSecret(KeyPrefix)
+	k := Key{ID: shopd.NewID("key"), Name: name, Role: role, Prefix: secret[:len(KeyPrefix)+7], CreatedAt: s.clock.Now()}
+	if err := s.store.CreateKey(ctx, k, shopd.HashSecret(secret)); err != nil {
+		return Key{}, "", err
+	}
+	return k, secret, nil
+}
+
+// Keys lists every key, newest first. Secrets are never returned.
+func (s *Service) Keys(ctx context.Context) ([]Key, error) { return s.store.Keys(ctx) }
+
+// RevokeKey revokes a key at once; revoking twice keeps the first time. It
+// returns ENOTFOUND for an unknown key.
+func (s *Service) RevokeKey(ctx context.Context, id string) (Key, error) {
+	return s.store.RevokeKey(ctx, id, s.clock.Now())
+}
+
+// Record appends an entry to the audit log.
+func (s *Service) Record(ctx context.Context, e AuditEntry) error {
+	return s.store.AppendAudit(ctx, e)
+}
+
+// Audit lists audit entries newest first. The limit is clamped to 1..100.
+func (s *Service) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	f.Limit = min(max(f.Limit, 1), 100)
+	return s.store.Audit(ctx, f)
 }
