@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/catalog"
+	"github.com/shopd/shopd/customer"
+	"github.com/shopd/shopd/idempotency"
+	"github.com/shopd/shopd/market"
+	"github.com/shopd/shopd/platform"
+	"github.com/shopd/shopd/sqlstore"
+	"github.com/shopd/shopd/staff"
+)
+
+// app is a migrated store with every service wired to it.
+type app struct {
+	db          *sqlstore.DB
+	clock       shopd.Clock
+	markets     *market.Service
+	catalog     *catalog.Service
+	customers   *customer.Service
+	staff       *staff.Service
+	idempotency *idempotency.Service
+}
+
+// openApp opens the store, applies pending migrations, wires the services
+// and makes sure the default markets exist.
+func openApp(ctx context.Context, d platform.Database) (*app, error) {
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	clock := shopd.SystemClock{}
+	db, err := sqlstore.Open(ctx, d.Source(), sqlstore.Options{Clock: clock})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &app{
+		db:          db,
+		clock:       clock,
+		markets:     market.NewService(db.Markets(), clock),
+		customers:   customer.NewService(db.Customers(), clock),
+		staff:       staff.NewService(db.Staff(), clock),
+		idempotency: &idempotency.Service{Store: db.Idempotency(), Clock: clock},
+	}
+	a.catalog = catalog.NewService(db.Catalog(), a.markets, clock)
+	if err := a.markets.EnsureDefaults(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) Close() error { return a.db.Close() }
+
+func migrateCmd(ctx context.Context, c *cli, args []string) error {
+	f := c.flags("migrate", "[--data-dir DIR | --database-url URL]", "Applies pending database migrations and exits. `shopd serve` also migrates at start.")
+	d := platform.BindDatabase(f)
+	if err := parse(f, args); err != nil {
+		return err
+	}
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	db, err := sqlstore.Open(ctx, d.Source(), sqlstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "applied %d migrations to %s %s\n", n, db.Dialect(), db.Source())
+	return nil
+}
+
+func adminCmd(ctx context.Context, c *cli, args []string) error {
+	if len(args) == 0 || args[0] != "create-key" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprint(c.stderr, "Usage: shopd admin create-key --role ROLE [--name NAME]\n")
+			return nil
+		}
+		return fmt.Errorf("%w: use `shopd admin create-key --role ROLE`", errUsage)
+	}
+	f := c.flags("admin create-key", "--role owner|admin|support|read_only [--name NAME] [--data-dir DIR | --database-url URL]",
+		"Creates a staff API key and prints only the key on stdout, so scripts can capture it:\n  KEY=$(shopd admin create-key --role admin)")
+	d := platform.BindDatabase(f)
+	role := f.String("role", "", "", "owner, admin, support or read_only (required)")
+	name := f.String("name", "", "", "a name to recognise the key by (default: cli ROLE)")
+	if err := parse(f, args[1:]); err != nil {
+		return err
+	}
+	if !staff.Role(*role).Valid() {
+		return fmt.Errorf("%w: --role must be owner, admin, support or read_only", errUsage)
+	}
+	if *name == "" {
+		*name = "cli " + *role
+	}
+	a, err := openApp(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	_, secret, err := a.staff.CreateKey(ctx, *name, staff.Role(*role))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, secret)
+	return nil
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/shopd/shopd/httpapi"
+	"github.com/shopd/shopd/platform"
+	"github.com/shopd/shopd/worker"
+)
+
+func serveCmd(ctx context.Context, c *cli, args []string) error {
+	f := c.flags("serve", "[flags]", "Runs the shopd API. With no flags it keeps everything in SQLite under ./shopd-data\nand listens on 127.0.0.1:8080; --database-url postgres://… runs on PostgreSQL.")
+	d := platform.BindDatabase(f)
+	addr := f.String("addr", "SHOPD_ADDR", "127.0.0.1:8080", "listen address HOST:PORT (port 0 picks a free port)")
+	demo := f.Bool("demo", "SHOPD_DEMO", false, "seed a demo shop on first start and print an owner API key")
+	logFormat := f.String("log-format", "SHOPD_LOG_FORMAT", "json", "log format: json or text")
+	logLevel := f.String("log-level", "SHOPD_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	defaultMarket := f.String("default-market", "SHOPD_DEFAULT_MARKET", "us", "market of storefront requests that name none")
+	maxBody := f.Int("max-body-bytes", "SHOPD_MAX_BODY_BYTES", httpapi.DefaultMaxBodyBytes, "largest request body accepted")
+	drainDelay := f.Duration("drain-delay", "SHOPD_DRAIN_DELAY", 0, "on SIGTERM, fail /readyz this long before closing the listener, so load balancers stop sending traffic")
+	drainTimeout := f.Duration("drain-timeout", "SHOPD_DRAIN_TIMEOUT", 20*time.Second, "on SIGTERM, wait at most this long for requests in flight")
+	if err := parse(f, args); err != nil {
+		return err
+	}
+	var problems []error
+	if err := platform.ValidateAddr(*addr); err != nil {
+		problems = append(problems, err)
+	}
+	if *maxBody < 1024 || *maxBody > 64<<20 {
+		problems = append(problems, errors.New("--max-body-bytes must be from 1024 to 67108864"))
+	}
+	if *drainDelay < 0 || *drainTimeout <= 0 {
+		problems = append(problems, errors.New("--drain-delay must be ≥ 0 and --drain-timeout > 0"))
+	}
+	log, err := platform.NewLogger(c.stderr, *logFormat, *logLevel)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %v", errUsage, errors.Join(problems...))
+	}
+
+	a, err := openApp(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if _, err := a.markets.Market(ctx, *defaultMarket); err != nil {
+		return fmt.Errorf("%w: --default-market %q: %v", errUsage, *defaultMarket, err)
+	}
+	if *demo {
+		key, err := seedDemo(ctx, a)
+		if err != nil {
+			return fmt.Errorf("demo seed: %w", err)
+		}
+		if key != "" {
+			fmt.Fprintf(c.stdout, "demo shop seeded; owner API key (shown once): %s\n", key)
+		}
+	}
+
+	api, err := httpapi.NewServer(httpapi.Deps{
+		Logger:        log,
+		Clock:         a.clock,
+		Idempotency:   a.idempotency,
+		Markets:       a.markets,
+		Catalog:       a.catalog,
+		Customers:     a.customers,
+		Staff:         a.staff,
+		Ready:         func(ctx context.Context) error { return errors.Join(a.db.Ping(ctx), a.db.MigrationsCurrent(ctx)) },
+		DefaultMarket: *defaultMarket,
+		MaxBodyBytes:  int64(*maxBody),
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(c.stdout, "shopd listening on %s (store: %s %s)\n  storefront: %s/v1/products\n  API docs:   %s/v1/openapi.json\n  health:     %s/readyz\n",
+		url, a.db.Dialect(), a.db.Source(), url, url, url)
+	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("store", a.db.Dialect().String()))
+
+	workers := worker.Start(ctx, log, worker.Job{Name: "purge-idempotency-keys", Every: time.Hour, Run: func(ctx context.Context) error {
+		_, err := a.db.PurgeIdempotencyKeys(ctx, a.clock.Now())
+		return err
+	}})
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		workers.Wait()
+		return err
+	case <-ctx.Done():
+	}
+
+	// Shut down in order: fail readiness, let load balancers notice, finish
+	// requests in flight, stop workers, close the store (deferred).
+	log.Info("shutting down", slog.Duration("drain_delay", *drainDelay), slog.Duration("drain_timeout", *drainTimeout))
+	api.SetDraining(true)
+	time.Sleep(*drainDelay)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *drainTimeout)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	workers.Wait()
+	if err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
