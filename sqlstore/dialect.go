@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -96,4 +97,16 @@ func conflictOr(err error, typ, msg string) error {
 		return shopd.TypedErrorf(shopd.ECONFLICT, typ, "%s", msg)
 	}
 	return err
+}
+
+// Param returns the placeholder of the n-th (1-based) argument. Hand-written
+// SQL uses $n, which both engines accept; statements built with thousands of
+// parameters (bulk inserts) must use Param, because SQLite treats $n as a
+// named parameter found by a linear search, which makes a 30,000-parameter
+// statement quadratic (4 s instead of 40 ms), while ?n is a plain index.
+func (d Dialect) Param(n int) string {
+	if d == Postgres {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?" + strconv.Itoa(n)
 }

@@ -29,7 +29,7 @@ type app struct {
 // and makes sure the default markets exist.
 func openApp(ctx context.Context, d platform.Database) (*app, error) {
 	if err := d.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, usagef("%v", err)
 	}
 	clock := shopd.SystemClock{}
 	db, err := sqlstore.Open(ctx, d.Source(), sqlstore.Options{Clock: clock})
@@ -65,7 +65,7 @@ func migrateCmd(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if err := d.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return usagef("%v", err)
 	}
 	db, err := sqlstore.Open(ctx, d.Source(), sqlstore.Options{})
 	if err != nil {
@@ -86,7 +86,7 @@ func adminCmd(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprint(c.stderr, "Usage: shopd admin create-key --role ROLE [--name NAME]\n")
 			return nil
 		}
-		return fmt.Errorf("%w: use `shopd admin create-key --role ROLE`", errUsage)
+		return usagef("use `shopd admin create-key --role ROLE`")
 	}
 	f := c.flags("admin create-key", "--role owner|admin|support|read_only [--name NAME] [--data-dir DIR | --database-url URL]",
 		"Creates a staff API key and prints only the key on stdout, so scripts can capture it:\n  KEY=$(shopd admin create-key --role admin)")
@@ -97,7 +97,7 @@ func adminCmd(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if !staff.Role(*role).Valid() {
-		return fmt.Errorf("%w: --role must be owner, admin, support or read_only", errUsage)
+		return usagef("--role must be owner, admin, support or read_only")
 	}
 	if *name == "" {
 		*name = "cli " + *role

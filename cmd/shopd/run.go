@@ -38,8 +38,13 @@ func commands() []command {
 	}
 }
 
-// errUsage marks an error in how the command was called (exit status 2).
-var errUsage = errors.New("usage")
+// usageError is a mistake in how a command was called (exit status 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// usagef returns a usageError.
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
 // run runs the shopd command line and returns the process exit status.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -61,8 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return 0
 		case errors.Is(err, flag.ErrHelp):
 			return 0
-		case errors.Is(err, errUsage):
-			fmt.Fprintf(stderr, "shopd %s: %v\n", cmd.name, err)
+		case errors.As(err, new(*usageError)):
+			fmt.Fprintf(stderr, "shopd %s: %v\nRun `shopd %s -h` for help.\n", cmd.name, err, cmd.name)
 			return 2
 		default:
 			fmt.Fprintf(stderr, "shopd %s: %v\n", cmd.name, err)
@@ -101,10 +106,10 @@ func parse(f *platform.Flags, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return usagef("%v", err)
 	}
 	if f.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.Arg(0))
+		return usagef("unexpected argument %q", f.Arg(0))
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		problems = append(problems, err)
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("%w: %v", errUsage, errors.Join(problems...))
+		return usagef("%v", errors.Join(problems...))
 	}
 
 	a, err := openApp(ctx, d)
@@ -52,7 +52,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	}
 	defer a.Close()
 	if _, err := a.markets.Market(ctx, *defaultMarket); err != nil {
-		return fmt.Errorf("%w: --default-market %q: %v", errUsage, *defaultMarket, err)
+		return usagef("--default-market %q: %v", *defaultMarket, err)
 	}
 	if *demo {
 		key, err := seedDemo(ctx, a)
