@@ -99,14 +99,16 @@ func conflictOr(err error, typ, msg string) error {
 	return err
 }
 
-// Param returns the placeholder of the n-th (1-based) argument. Hand-written
-// SQL uses $n, which both engines accept; statements built with thousands of
-// parameters (bulk inserts) must use Param, because SQLite treats $n as a
-// named parameter found by a linear search, which makes a 30,000-parameter
-// statement quadratic (4 s instead of 40 ms), while ?n is a plain index.
+// Param returns the placeholder of the n-th (1-based) argument of a
+// statement whose placeholders appear in argument order, each once — as in
+// generated bulk inserts. Hand-written SQL uses $n, which both engines accept.
+// Statements with thousands of parameters must use Param: SQLite looks up
+// both $n and ?n in a list by linear search, which makes a 30,000-parameter
+// statement quadratic (measured: 4 s and 2.3 s), while a bare ? is a plain
+// index (38 ms).
 func (d Dialect) Param(n int) string {
 	if d == Postgres {
 		return "$" + strconv.Itoa(n)
 	}
-	return "?" + strconv.Itoa(n)
+	return "?"
 }
