@@ -501,14 +501,19 @@ func (s *Service) UpdateShippingRate(ctx context.Context, id string, u ShippingR
 	if !shopd.HasIDPrefix(id, ShippingRatePrefix) {
 		return ShippingRate{}, ErrShippingRateNotFound
 	}
+	// A rate never moves to another market and a market's currency never
+	// changes, so both can be read before the rate's row lock is taken (and
+	// no read waits for a connection while the transaction holds one).
+	current, err := s.store.ShippingRate(ctx, id)
+	if err != nil {
+		return ShippingRate{}, err
+	}
+	m, err := s.store.Market(ctx, current.Market)
+	if err != nil {
+		return ShippingRate{}, err
+	}
 	now := s.clock.Now()
 	return s.store.UpdateShippingRate(ctx, id, func(r *ShippingRate) error {
-		// The market's currency never changes, so reading it outside the
-		// rate's row lock is safe.
-		m, err := s.store.Market(ctx, r.Market)
-		if err != nil {
-			return err
-		}
 		if u.Name != nil {
 			r.Name = *u.Name
 		}

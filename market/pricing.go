@@ -256,6 +256,9 @@ func taxesFor(m Market, rates []TaxRate, amount shopd.Money) ([]TaxLine, shopd.M
 	out := make([]TaxLine, 0, len(rates))
 	var combined int64 // sum of the rates, for extracting several at once
 	for _, r := range rates {
+		if r.Rate < 0 || r.Rate > shopd.MaxRate {
+			return nil, shopd.Money{}, shopd.TypedErrorf(shopd.EINVALID, "invalid-rate", "Tax rate %q is outside 0 to 100%%.", r.Name)
+		}
 		combined += int64(r.Rate)
 	}
 	for _, r := range rates {

@@ -12,7 +12,7 @@ import (
 
 // defaults returns the default markets, tax rates and shipping rates by
 // market code.
-func defaults(t *testing.T) (map[string]market.Market, []market.TaxRate, map[string]market.ShippingRate) {
+func defaults(t testing.TB) (map[string]market.Market, []market.TaxRate, map[string]market.ShippingRate) {
 	t.Helper()
 	ms, taxes, ships := market.Defaults(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
 	mm := map[string]market.Market{}
@@ -380,4 +380,51 @@ func TestDefaults(t *testing.T) {
 	if want := "$5.99 $75.00 R$\u00a019,90 ₹999.00"; got != want {
 		t.Errorf("formatted defaults = %q, want %q", got, want)
 	}
+}
+
+// FuzzPrice checks the invariants of Price on arbitrary baskets: it never
+// panics, and whenever it succeeds the parts add up exactly.
+func FuzzPrice(f *testing.F) {
+	f.Add("ca", "QC", int64(1999), int64(3), int64(0), "", int64(500), int64(2), "apparel", true)
+	f.Add("br", "SP", int64(19900), int64(1), int64(100), "standard", int64(1), int64(1), "", true)
+	f.Add("in", "", int64(1_000_000_000_000), int64(1_000_000), int64(0), "apparel", int64(0), int64(1), "cosmetics", false)
+	f.Add("us", "ny", int64(-5), int64(0), int64(-1), "Bad!", int64(7), int64(9), "shipping", true)
+	markets, taxes, ships := defaults(f)
+	f.Fuzz(func(t *testing.T, code, region string, p1, q1, d1 int64, c1 string, p2, q2 int64, c2 string, ship bool) {
+		m, ok := markets[code]
+		if !ok {
+			return
+		}
+		cur := m.Currency
+		lines := []market.Line{
+			{UnitPrice: money(p1, cur), Quantity: q1, Discount: money(d1, cur), TaxCategory: c1},
+			{UnitPrice: money(p2, cur), Quantity: q2, TaxCategory: c2},
+		}
+		var sr *market.ShippingRate
+		if ship {
+			s := ships[code]
+			sr = &s
+		}
+		b, err := market.Price(m, taxes, region, lines, sr)
+		if err != nil {
+			if shopd.ErrorCode(err) != shopd.EINVALID {
+				t.Fatalf("error %v is not EINVALID", err)
+			}
+			return
+		}
+		var sub, disc, tax int64
+		for _, l := range b.Lines {
+			sub, disc, tax = sub+l.Subtotal.Amount, disc+l.Discount.Amount, tax+l.Tax.Amount
+			if l.Tax.Amount < 0 || l.Tax.Amount > l.Subtotal.Amount-l.Discount.Amount && m.TaxMode == market.TaxInclusive {
+				t.Fatalf("line tax %d outside [0, net] in %s", l.Tax.Amount, code)
+			}
+		}
+		want := sub - disc + b.Shipping.Amount
+		if m.TaxMode == market.TaxExclusive {
+			want += b.Tax.Amount
+		}
+		if sub != b.Subtotal.Amount || disc != b.Discount.Amount || tax+b.ShippingTax.Amount != b.Tax.Amount || want != b.Total.Amount {
+			t.Fatalf("breakdown does not add up: %+v", b)
+		}
+	})
 }
