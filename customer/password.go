@@ -89,6 +89,21 @@ func HashPassword(ctx context.Context, password string) (string, error) {
 	return hashPassword(ctx, password, DefaultParams)
 }
 
+// Hash returns the argon2id hash of password with the parameters p and a
+// fresh random salt, in PHC string format. It returns EINVALID if p is out
+// of the bounds a stored hash may have or the password's length is wrong,
+// and EUNAVAILABLE if ctx ends while waiting for a hashing slot.
+func (p PasswordParams) Hash(ctx context.Context, password string) (string, error) {
+	if err := checkPassword("password", password); err != nil {
+		return "", err
+	}
+	if p.Memory < 8*uint32(p.Threads) || p.Memory > maxMemoryKiB || p.Time < 1 || p.Time > maxTime || p.Threads < 1 ||
+		p.SaltLen < minSaltLen || p.SaltLen > maxSaltLen || p.KeyLen < minKeyLen || p.KeyLen > maxKeyLen {
+		return "", shopd.Errorf(shopd.EINVALID, "argon2id parameters out of bounds: %+v", p)
+	}
+	return hashPassword(ctx, password, p)
+}
+
 func hashPassword(ctx context.Context, password string, p PasswordParams) (string, error) {
 	salt := make([]byte, p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
@@ -184,14 +199,16 @@ func verifyPassword(ctx context.Context, encoded, password string) (bool, error)
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// needsRehash reports whether a stored hash is weaker than DefaultParams.
+// needsRehash reports whether a stored hash costs an attacker less than
+// DefaultParams (memory or passes), so a login should upgrade it. A hash
+// that is stronger in one dimension is left alone rather than downgraded.
 func needsRehash(encoded string) bool {
 	p, _, _, err := decodeHash(encoded)
 	if err != nil {
 		return false
 	}
 	d := DefaultParams
-	return p.Memory < d.Memory || p.Time < d.Time || p.KeyLen < d.KeyLen || p.SaltLen < d.SaltLen
+	return (p.Memory < d.Memory && p.Time <= d.Time) || (p.Time < d.Time && p.Memory <= d.Memory)
 }
 
 // dummyHash is verified against when a login names an unknown email, so

@@ -77,7 +77,7 @@ func TestHashPasswordLength(t *testing.T) {
 func TestVerifyOtherParams(t *testing.T) {
 	ctx := context.Background()
 	weak := PasswordParams{Memory: 64, Time: 1, Threads: 2, SaltLen: 8, KeyLen: 16}
-	h, err := hashPassword(ctx, "hunter22", weak)
+	h, err := weak.Hash(ctx, "hunter22")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +99,16 @@ func TestVerifyOtherParams(t *testing.T) {
 	ok, err := verifyPassword(ctx, "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc", "password")
 	if err != nil || !ok {
 		t.Fatalf("reference vector: %v, %v", ok, err)
+	}
+	// More memory than the default is not "weaker", whatever the salt.
+	if needsRehash("$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc") {
+		t.Fatal("stronger hash flagged for rehash")
+	}
+	for _, p := range []PasswordParams{{Memory: 0, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, {Memory: 64, Time: 0, Threads: 1, SaltLen: 16, KeyLen: 32},
+		{Memory: 64, Time: 1, Threads: 1, SaltLen: 4, KeyLen: 32}, {Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 8}, {Memory: 1 << 21, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}} {
+		if _, err := p.Hash(ctx, "hunter22"); shopd.ErrorCode(err) != shopd.EINVALID {
+			t.Errorf("Hash with %+v = %v, want EINVALID", p, err)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -385,6 +386,25 @@ func testBulkInsert(t *testing.T, db *sqlstore.DB, svc *customer.Service) {
 	want.UpdatedAt = want.CreatedAt
 	if c != want || s.CustomerID != want.ID {
 		t.Fatalf("seeded customer = %+v, want %+v", c, want)
+	}
+
+	// A login upgrades a hash made with weaker parameters, keeping the password.
+	weak, err := customer.PasswordParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}.Hash(ctx, "old cheap hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := customer.Customer{ID: shopd.NewID("cus"), Email: "weak@example.com"}
+	if err := db.Customers().InsertCustomers(ctx, []customer.Customer{old}, weak); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Login(ctx, "weak@example.com", "old cheap hash"); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := db.Customers().PasswordHash(ctx, old.ID); err != nil || h == weak || !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash after login = %q, %v; want an upgraded hash", h, err)
+	}
+	if _, _, err := svc.Login(ctx, "weak@example.com", "old cheap hash"); err != nil {
+		t.Fatalf("login after upgrade: %v", err)
 	}
 
 	// A batch with a taken email writes nothing of its transaction.
