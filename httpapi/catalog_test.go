@@ -69,13 +69,13 @@ type (
 		CompareAtPrice *moneyOut         `json:"compare_at_price"`
 	}
 	shopProductOut struct {
-		ID         string           `json:"id"`
-		Handle     string           `json:"handle"`
-		Market     string           `json:"market"`
-		Available  bool             `json:"available"`
-		LaunchAt   *time.Time       `json:"launch_at"`
+		ID         string                      `json:"id"`
+		Handle     string                      `json:"handle"`
+		Market     string                      `json:"market"`
+		Available  bool                        `json:"available"`
+		LaunchAt   *time.Time                  `json:"launch_at"`
 		PriceRange struct{ Min, Max moneyOut } `json:"price_range"`
-		Variants   []shopVariantOut `json:"variants"`
+		Variants   []shopVariantOut            `json:"variants"`
 	}
 )
 
@@ -421,8 +421,12 @@ func TestCatalogBadInput(t *testing.T) {
 			{"array", "[]", 400, "validation", "(body)"},
 			{"two objects", `{"title":"a","variants":[{"sku":"A"}]} {}`, 400, "malformed-json", ""},
 			{"title is a number", with(func(b map[string]any) { b["title"] = 5 }), 400, "validation", "title"},
-			{"amount is a string", with(func(b map[string]any) { price(b, 0, "us", map[string]any{"amount": map[string]any{"amount": "20", "currency": "USD"}}) }), 400, "validation", "variants.prices.amount.amount"},
-			{"amount is a fraction", with(func(b map[string]any) { price(b, 0, "us", map[string]any{"amount": map[string]any{"amount": 19.99, "currency": "USD"}}) }), 400, "validation", "variants.prices.amount.amount"},
+			{"amount is a string", with(func(b map[string]any) {
+				price(b, 0, "us", map[string]any{"amount": map[string]any{"amount": "20", "currency": "USD"}})
+			}), 400, "validation", "variants.prices.amount.amount"},
+			{"amount is a fraction", with(func(b map[string]any) {
+				price(b, 0, "us", map[string]any{"amount": map[string]any{"amount": 19.99, "currency": "USD"}})
+			}), 400, "validation", "variants.prices.amount.amount"},
 			{"unknown field", with(func(b map[string]any) { b["vendor"] = "x" }), 400, "validation", "vendor"},
 			{"formatted is read-only", with(func(b map[string]any) {
 				price(b, 0, "us", map[string]any{"amount": map[string]any{"amount": 1, "currency": "USD", "formatted": "$0.01"}})
@@ -435,13 +439,21 @@ func TestCatalogBadInput(t *testing.T) {
 			{"bad handle", with(func(b map[string]any) { b["handle"] = "Bad Handle" }), 400, "validation", "handle"},
 			{"bad status", with(func(b map[string]any) { b["status"] = "live" }), 400, "validation", "status"},
 			{"no variants", with(func(b map[string]any) { b["variants"] = []any{} }), 400, "validation", "variants"},
-			{"negative amount", with(func(b map[string]any) { price(b, 1, "us", map[string]any{"amount": map[string]any{"amount": -1, "currency": "USD"}}) }), 400, "validation", "variants[1].prices.us.amount.amount"},
+			{"negative amount", with(func(b map[string]any) {
+				price(b, 1, "us", map[string]any{"amount": map[string]any{"amount": -1, "currency": "USD"}})
+			}), 400, "validation", "variants[1].prices.us.amount.amount"},
 			{"amount over 1e12", with(func(b map[string]any) {
 				price(b, 1, "us", map[string]any{"amount": map[string]any{"amount": int64(1e12) + 1, "currency": "USD"}})
 			}), 400, "validation", "variants[1].prices.us.amount.amount"},
-			{"unknown currency", with(func(b map[string]any) { price(b, 1, "us", map[string]any{"amount": map[string]any{"amount": 1, "currency": "ABC"}}) }), 400, "validation", "variants[1].prices.us.amount.currency"},
-			{"unknown market", with(func(b map[string]any) { price(b, 1, "de", map[string]any{"amount": map[string]any{"amount": 1, "currency": "EUR"}}) }), 400, "unknown-market", "variants[1].prices.de"},
-			{"currency mismatch", with(func(b map[string]any) { price(b, 1, "br", map[string]any{"amount": map[string]any{"amount": 1, "currency": "USD"}}) }), 400, "currency-mismatch", "variants[1].prices.br.amount.currency"},
+			{"unknown currency", with(func(b map[string]any) {
+				price(b, 1, "us", map[string]any{"amount": map[string]any{"amount": 1, "currency": "ABC"}})
+			}), 400, "validation", "variants[1].prices.us.amount.currency"},
+			{"unknown market", with(func(b map[string]any) {
+				price(b, 1, "de", map[string]any{"amount": map[string]any{"amount": 1, "currency": "EUR"}})
+			}), 400, "unknown-market", "variants[1].prices.de"},
+			{"currency mismatch", with(func(b map[string]any) {
+				price(b, 1, "br", map[string]any{"amount": map[string]any{"amount": 1, "currency": "USD"}})
+			}), 400, "currency-mismatch", "variants[1].prices.br.amount.currency"},
 			{"compare-at not higher", with(func(b map[string]any) {
 				price(b, 1, "us", map[string]any{"amount": map[string]any{"amount": 100, "currency": "USD"}, "compare_at": map[string]any{"amount": 100, "currency": "USD"}})
 			}), 400, "validation", "variants[1].prices.us.compare_at.amount"},
