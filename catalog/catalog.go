@@ -232,7 +232,7 @@ func NewService(store Store, markets Markets, clock shopd.Clock) *Service {
 	return &Service{store: store, markets: markets, clock: clock}
 }
 
-// ErrUnknownMarket is returned for a market code that no market has, or (on
+// errUnknownMarket is the error for a market code that no market has, or (on
 // the storefront) a market that is disabled.
 func errUnknownMarket(code string) *shopd.Error {
 	return shopd.TypedErrorf(shopd.EINVALID, "unknown-market", "Unknown market %q.", code)
