@@ -304,3 +304,13 @@ func (g *Generator) Customer() customer.Customer {
 func asciiOnly(s string) string {
 	return strings.NewReplacer("é", "e", "É", "E").Replace(s)
 }
+
+// Products returns n generated products priced in the markets.
+func Products(seed uint64, n int, markets []market.Market, now time.Time) []catalog.Product {
+	g := NewGenerator(seed, markets, now)
+	ps := make([]catalog.Product, n)
+	for i := range ps {
+		ps[i] = g.Product()
+	}
+	return ps
+}

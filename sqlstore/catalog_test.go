@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopd/shopd/catalog"
 	"github.com/shopd/shopd/market"
+	"github.com/shopd/shopd/seed"
 	"github.com/shopd/shopd/sqlstore"
 	"github.com/shopd/shopd/sqlstore/storetest"
 )
@@ -22,11 +22,11 @@ func BenchmarkInsertProducts(b *testing.B) {
 			db := storetest.Open(b, d)
 			s := db.Catalog()
 			const n = 1000
-			seed := uint64(0)
+			run := uint64(0)
 			for b.Loop() {
 				b.StopTimer()
-				seed++
-				ps := catalog.SampleProducts(seed, n, markets, time.Now())
+				run++
+				ps := seed.Products(run, n, markets, time.Now())
 				b.StartTimer()
 				if err := s.InsertProducts(context.Background(), ps); err != nil {
 					b.Fatal(err)

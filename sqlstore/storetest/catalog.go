@@ -12,6 +12,7 @@ import (
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/catalog"
 	"github.com/shopd/shopd/market"
+	"github.com/shopd/shopd/seed"
 	"github.com/shopd/shopd/sqlstore"
 )
 
@@ -460,7 +461,7 @@ func testCatalogStorefront(t *testing.T, s *sqlstore.CatalogStore) {
 func testCatalogBulkInsert(t *testing.T, db *sqlstore.DB) {
 	s := db.Catalog()
 	markets := []market.Market{{Code: "us", Currency: "USD"}, {Code: "ca", Currency: "CAD"}, {Code: "br", Currency: "BRL"}, {Code: "in", Currency: "INR"}}
-	ps := catalog.SampleProducts(1, 2500, markets, catalogTime)
+	ps := seed.Products(1, 2500, markets, catalogTime)
 	if err := s.InsertProducts(ctx, ps); err != nil {
 		t.Fatal(err)
 	}
@@ -500,12 +501,12 @@ func testCatalogBulkInsert(t *testing.T, db *sqlstore.DB) {
 	// The attribute index answers filters on bulk-loaded products.
 	want := 0
 	for _, p := range ps {
-		if p.Attributes["brand"][0] == "Natura" && slices.Contains(p.Attributes["skin_type"], "dry") {
+		if p.Status == catalog.StatusActive && p.Attributes["brand"][0] == "Glow Theory" && slices.Contains(p.Attributes["skin_type"], "dry") {
 			want++
 		}
 	}
 	got := 0
-	f := catalog.ListFilter{Market: "in", Attributes: map[string][]string{"brand": {"Natura"}, "skin_type": {"dry"}}, Limit: 100}
+	f := catalog.ListFilter{Market: "in", Attributes: map[string][]string{"brand": {"Glow Theory"}, "skin_type": {"dry"}}, Limit: 100}
 	for {
 		page, err := s.StorefrontProducts(ctx, f)
 		if err != nil {
@@ -521,7 +522,7 @@ func testCatalogBulkInsert(t *testing.T, db *sqlstore.DB) {
 		t.Errorf("filter found %d, want %d (> 0)", got, want)
 	}
 	// A batch with a taken handle fails whole.
-	dup := catalog.SampleProducts(2, 3, markets, catalogTime)
+	dup := seed.Products(2, 3, markets, catalogTime)
 	dup[2].Handle = ps[0].Handle
 	err = s.InsertProducts(ctx, dup)
 	catalogWantErr(t, "bulk insert with a taken handle", err, shopd.ECONFLICT, "handle-taken")
