@@ -110,23 +110,28 @@ func TestBodyLimit(t *testing.T) {
 func TestIdempotencyOverHTTP(t *testing.T) {
 	storetest.EachEngine(t, func(t *testing.T, db *sqlstore.DB) {
 		e := newEnv(t, db)
-		owner := as(e.keys[staff.RoleOwner])
-		body := map[string]string{"name": "replayed", "role": "admin"}
-		first := e.do("POST", "/v1/admin/api-keys", body, owner, header("Idempotency-Key", "create-1")).want(t, 201)
-		again := e.do("POST", "/v1/admin/api-keys", body, owner, header("Idempotency-Key", "create-1")).want(t, 201)
+		admin := as(e.keys[staff.RoleAdmin])
+		const path = "/v1/admin/markets/us/tax-rates"
+		rate := func(category string) map[string]string {
+			return map[string]string{"region": "NY", "category": category, "name": "Sales tax", "rate_percent": "4"}
+		}
+		first := e.do("POST", path, rate("books"), admin, header("Idempotency-Key", "create-1")).want(t, 201)
+		again := e.do("POST", path, rate("books"), admin, header("Idempotency-Key", "create-1")).want(t, 201)
 		if string(first.Body) != string(again.Body) || again.Header.Get("Idempotent-Replayed") != "true" || again.Header.Get("Location") != first.Header.Get("Location") {
 			t.Fatalf("replay differs:\n%s\n%s", first.Body, again.Body)
 		}
-		e.do("POST", "/v1/admin/api-keys", map[string]string{"name": "other", "role": "admin"}, owner, header("Idempotency-Key", "create-1")).
-			wantProblem(t, 422, "idempotency-key-reused")
-		e.do("POST", "/v1/admin/api-keys", body, owner, header("Idempotency-Key", strings.Repeat("k", 256))).
-			wantProblem(t, 400, "idempotency-key-invalid")
+		e.do("POST", path, rate("toys"), admin, header("Idempotency-Key", "create-1")).wantProblem(t, 422, "idempotency-key-reused")
+		e.do("POST", path, rate("toys"), admin, header("Idempotency-Key", strings.Repeat("k", 256))).wantProblem(t, 400, "idempotency-key-invalid")
+		// Keys are scoped per caller: another key's "create-1" is its own.
+		e.do("POST", path, rate("toys"), as(e.keys[staff.RoleOwner]), header("Idempotency-Key", "create-1")).want(t, 201)
 		// A client error is stored and replayed too: the key is spent.
-		bad := map[string]string{"name": "", "role": "admin"}
-		e.do("POST", "/v1/admin/api-keys", bad, owner, header("Idempotency-Key", "bad-1")).want(t, 400)
-		e.do("POST", "/v1/admin/api-keys", bad, owner, header("Idempotency-Key", "bad-1")).want(t, 400)
+		bad := map[string]string{"region": "NY", "category": "games", "name": "Sales tax", "rate_percent": "abc"}
+		e.do("POST", path, bad, admin, header("Idempotency-Key", "bad-1")).want(t, 400)
+		if r := e.do("POST", path, bad, admin, header("Idempotency-Key", "bad-1")).want(t, 400); r.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatal("a stored client error was not replayed")
+		}
 
-		// 100 concurrent retries of one request create exactly one key; the
+		// 100 concurrent retries of one request create exactly one rate; the
 		// others get the stored response or a conflict while it runs.
 		var wg sync.WaitGroup
 		statuses := make([]int, 100)
@@ -134,7 +139,7 @@ func TestIdempotencyOverHTTP(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				statuses[i] = e.do("POST", "/v1/admin/api-keys", map[string]string{"name": "race", "role": "support"}, owner, header("Idempotency-Key", "race-1")).Status
+				statuses[i] = e.do("POST", path, rate("race"), admin, header("Idempotency-Key", "race-1")).Status
 			}()
 		}
 		wg.Wait()
@@ -143,18 +148,33 @@ func TestIdempotencyOverHTTP(t *testing.T) {
 				t.Fatalf("concurrent replay status %d", s)
 			}
 		}
-		var list struct{ Data []staff.Key }
-		e.do("GET", "/v1/admin/api-keys", nil, owner).want(t, 200).JSON(t, &list)
+		var list struct {
+			Data []struct{ Category string }
+		}
+		e.do("GET", path, nil, admin).want(t, 200).JSON(t, &list)
 		races := 0
-		for _, k := range list.Data {
-			if k.Name == "race" {
+		for _, r := range list.Data {
+			if r.Category == "race" {
 				races++
 			}
 		}
-		if races != 1 || len(list.Data) != 6 {
-			t.Fatalf("%d keys named race (want 1), %d keys (want 6)", races, len(list.Data))
+		if races != 1 {
+			t.Fatalf("%d rates made by 100 retries, want 1", races)
 		}
 	})
+}
+
+// TestSecretsNotReplayed checks that a response carrying an API key secret
+// is never stored for replay.
+func TestSecretsNotReplayed(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, sqlstore.SQLite))
+	owner := as(e.keys[staff.RoleOwner])
+	body := map[string]string{"name": "bot", "role": "support"}
+	a := e.do("POST", "/v1/admin/api-keys", body, owner, header("Idempotency-Key", "key-1")).want(t, 201)
+	b := e.do("POST", "/v1/admin/api-keys", body, owner, header("Idempotency-Key", "key-1")).want(t, 201)
+	if string(a.Body) == string(b.Body) || b.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatal("an API key secret was replayed from storage")
+	}
 }
 
 func TestAuditLog(t *testing.T) {

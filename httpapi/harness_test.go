@@ -58,6 +58,7 @@ func newEnv(t *testing.T, db *sqlstore.DB) *env {
 		staff:     staff.NewService(db.Staff(), clock),
 	}
 	svc.catalog = catalog.NewService(db.Catalog(), svc.markets, clock)
+	svc.customers.Markets = svc.markets
 	ctx := context.Background()
 	if err := svc.markets.EnsureDefaults(ctx); err != nil {
 		t.Fatal(err)

@@ -76,6 +76,17 @@ func (s *Server) routes() []route {
 	}
 }
 
+// returnsSecret lists the operations whose responses carry a secret (a
+// session token, an API key). shopd never stores a secret in the clear, so
+// these responses are not kept for Idempotency-Key replay; each operation is
+// safe to retry as it is (register answers 409 email-taken, login opens
+// another session, a second API key can be revoked).
+var returnsSecret = map[string]bool{
+	"POST /v1/customers":      true,
+	"POST /v1/sessions":       true,
+	"POST /v1/admin/api-keys": true,
+}
+
 // Routes returns every route as "METHOD /pattern", for the test that checks
 // routes against the OpenAPI document.
 func Routes() []string {

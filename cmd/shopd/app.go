@@ -49,6 +49,7 @@ func openApp(ctx context.Context, d platform.Database) (*app, error) {
 		idempotency: &idempotency.Service{Store: db.Idempotency(), Clock: clock},
 	}
 	a.catalog = catalog.NewService(db.Catalog(), a.markets, clock)
+	a.customers.Markets = a.markets
 	if err := a.markets.EnsureDefaults(ctx); err != nil {
 		db.Close()
 		return nil, err

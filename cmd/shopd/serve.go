@@ -97,10 +97,16 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		url, a.db.Dialect(), a.db.Source(), url, url, url)
 	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("store", a.db.Dialect().String()))
 
-	workers := worker.Start(ctx, log, worker.Job{Name: "purge-idempotency-keys", Every: time.Hour, Run: func(ctx context.Context) error {
-		_, err := a.db.PurgeIdempotencyKeys(ctx, a.clock.Now())
-		return err
-	}})
+	workers := worker.Start(ctx, log,
+		worker.Job{Name: "purge-idempotency-keys", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := a.db.PurgeIdempotencyKeys(ctx, a.clock.Now())
+			return err
+		}},
+		worker.Job{Name: "purge-expired-sessions", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := a.customers.PurgeExpiredSessions(ctx)
+			return err
+		}},
+	)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
