@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"database/sql"
-	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -92,6 +91,3 @@ func minus(a, b []string) []string {
 
 // ctx is the context of store calls in the suite.
 var ctx = context.Background()
-
-// requirePostgres reports whether CI demands PostgreSQL.
-func requirePostgres() bool { return os.Getenv("SHOPD_REQUIRE_POSTGRES") == "1" }
