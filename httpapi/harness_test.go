@@ -20,6 +20,7 @@ import (
 	"github.com/shopd/shopd/api"
 	"github.com/shopd/shopd/catalog"
 	"github.com/shopd/shopd/customer"
+	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/httpapi"
 	"github.com/shopd/shopd/idempotency"
 	"github.com/shopd/shopd/market"
@@ -44,6 +45,7 @@ type services struct {
 	catalog   *catalog.Service
 	customers *customer.Service
 	staff     *staff.Service
+	events    *event.Service
 }
 
 // testStart is the test clock's first reading.
@@ -56,6 +58,7 @@ func newEnv(t *testing.T, db *sqlstore.DB) *env {
 		markets:   market.NewService(db.Markets(), clock),
 		customers: customer.NewService(db.Customers(), clock),
 		staff:     staff.NewService(db.Staff(), clock),
+		events:    event.NewService(db.Events()),
 	}
 	svc.catalog = catalog.NewService(db.Catalog(), svc.markets, clock)
 	svc.customers.Markets = svc.markets
@@ -70,6 +73,7 @@ func newEnv(t *testing.T, db *sqlstore.DB) *env {
 		Catalog:     svc.catalog,
 		Customers:   svc.customers,
 		Staff:       svc.staff,
+		Events:      svc.events,
 		Ready:       func(ctx context.Context) error { return db.Ping(ctx) },
 	})
 	if err != nil {

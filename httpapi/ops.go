@@ -35,3 +35,6 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 	_, err := w.Write(s.spec)
 	return err
 }
+
+// errNotImplemented marks a handler whose module is still being written.
+var errNotImplemented = shopd.Errorf(shopd.EINTERNAL, "not implemented")

@@ -73,6 +73,41 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/admin/api-keys", staffRole(owner), s.createAPIKey},
 		{"DELETE", "/v1/admin/api-keys/{key}", staffRole(owner), s.revokeAPIKey},
 		{"GET", "/v1/admin/audit-log", staffRole(admin), s.listAuditLog},
+		{"GET", "/v1/admin/events", staffRole(readOnly), s.listEvents},
+
+		// Staff: warehouses and stock.
+		{"GET", "/v1/admin/warehouses", staffRole(readOnly), s.listWarehouses},
+		{"POST", "/v1/admin/warehouses", staffRole(admin), s.createWarehouse},
+		{"GET", "/v1/admin/warehouses/{warehouse}", staffRole(readOnly), s.getWarehouse},
+		{"PATCH", "/v1/admin/warehouses/{warehouse}", staffRole(admin), s.updateWarehouse},
+		{"POST", "/v1/admin/warehouses/{warehouse}/sync", staffRole(admin), s.syncWarehouse},
+		{"GET", "/v1/admin/stock", staffRole(readOnly), s.listStock},
+		{"POST", "/v1/admin/stock/receive", staffRole(admin), s.receiveStock},
+		{"POST", "/v1/admin/stock/adjust", staffRole(admin), s.adjustStock},
+		{"POST", "/v1/admin/stock/transfer", staffRole(admin), s.transferStock},
+		{"GET", "/v1/admin/stock/movements", staffRole(readOnly), s.listMovements},
+
+		// Storefront: carts (a guest cart is reached by its unguessable ID; a
+		// customer's cart only with that customer's session).
+		{"POST", "/v1/carts", public, s.createCart},
+		{"GET", "/v1/carts/{cart}", public, s.getCart},
+		{"POST", "/v1/carts/{cart}/lines", public, s.addCartLine},
+		{"PATCH", "/v1/carts/{cart}/lines/{line}", public, s.updateCartLine},
+		{"DELETE", "/v1/carts/{cart}/lines/{line}", public, s.removeCartLine},
+		{"POST", "/v1/carts/{cart}/discounts", public, s.applyDiscount},
+		{"DELETE", "/v1/carts/{cart}/discounts/{code}", public, s.removeDiscount},
+
+		// Staff: discount codes.
+		{"GET", "/v1/admin/discounts", staffRole(readOnly), s.listDiscounts},
+		{"POST", "/v1/admin/discounts", staffRole(admin), s.createDiscount},
+		{"GET", "/v1/admin/discounts/{discount}", staffRole(readOnly), s.getDiscount},
+		{"PATCH", "/v1/admin/discounts/{discount}", staffRole(admin), s.updateDiscount},
+
+		// Payments.
+		{"GET", "/v1/admin/payments", staffRole(support), s.listPayments},
+		{"GET", "/v1/admin/payments/{payment}", staffRole(support), s.getPayment},
+		{"GET", "/v1/admin/test-gateway/charges", staffRole(readOnly), s.listTestGatewayCharges},
+		{"POST", "/v1/webhooks/stripe", public, s.stripeWebhook},
 	}
 }
 

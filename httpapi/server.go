@@ -12,10 +12,14 @@ import (
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/api"
+	"github.com/shopd/shopd/cart"
 	"github.com/shopd/shopd/catalog"
 	"github.com/shopd/shopd/customer"
+	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/idempotency"
+	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/market"
+	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/staff"
 )
 
@@ -31,6 +35,10 @@ type Deps struct {
 	Catalog     *catalog.Service
 	Customers   *customer.Service
 	Staff       *staff.Service
+	Events      *event.Service
+	Inventory   *inventory.Service
+	Carts       *cart.Service
+	Payments    *payment.Service
 	// Ready reports whether the store can serve (reachable, migrated).
 	Ready func(ctx context.Context) error
 	// DefaultMarket prices storefront reads that name no market; "us" if empty.

@@ -7,6 +7,7 @@ import (
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/catalog"
 	"github.com/shopd/shopd/customer"
+	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/idempotency"
 	"github.com/shopd/shopd/market"
 	"github.com/shopd/shopd/platform"
@@ -22,6 +23,7 @@ type app struct {
 	catalog     *catalog.Service
 	customers   *customer.Service
 	staff       *staff.Service
+	events      *event.Service
 	idempotency *idempotency.Service
 }
 
@@ -46,6 +48,7 @@ func openApp(ctx context.Context, d platform.Database) (*app, error) {
 		markets:     market.NewService(db.Markets(), clock),
 		customers:   customer.NewService(db.Customers(), clock),
 		staff:       staff.NewService(db.Staff(), clock),
+		events:      event.NewService(db.Events()),
 		idempotency: &idempotency.Service{Store: db.Idempotency(), Clock: clock},
 	}
 	a.catalog = catalog.NewService(db.Catalog(), a.markets, clock)

@@ -72,6 +72,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		Catalog:       a.catalog,
 		Customers:     a.customers,
 		Staff:         a.staff,
+		Events:        a.events,
 		Ready:         func(ctx context.Context) error { return errors.Join(a.db.Ping(ctx), a.db.MigrationsCurrent(ctx)) },
 		DefaultMarket: *defaultMarket,
 		MaxBodyBytes:  int64(*maxBody),

@@ -20,6 +20,7 @@ var suites = []struct {
 	{"Markets", testMarkets},
 	{"Catalog", testCatalog},
 	{"Accounts", testAccounts},
+	{"Events", testEvents},
 }
 
 // Run runs the whole conformance suite on every engine.

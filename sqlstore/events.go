@@ -1,0 +1,61 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+
+	"github.com/shopd/shopd/event"
+)
+
+// EventStore implements event.Store.
+type EventStore struct{ db *DB }
+
+var _ event.Store = (*EventStore)(nil)
+
+// Events returns the outbox store.
+func (db *DB) Events() *EventStore { return &EventStore{db: db} }
+
+// AppendEvent writes an event in the transaction, so it commits with the
+// change it describes. It implements event.Appender.
+func (tx *Tx) AppendEvent(ctx context.Context, e event.Event) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO events (id, type, subject, data, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		e.ID, e.Type, e.Subject, string(e.Data), micros(e.CreatedAt))
+	return err
+}
+
+// Events implements event.Store.
+func (s *EventStore) Events(ctx context.Context, f event.Filter) ([]event.Event, error) {
+	q := `SELECT id, type, subject, data, created_at FROM events WHERE 1 = 1`
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + itoa(len(args)) }
+	switch {
+	case strings.HasSuffix(f.Type, "."):
+		q += ` AND type >= ` + arg(f.Type) + ` AND type < ` + arg(f.Type[:len(f.Type)-1]+"/") // "/" sorts right after "."
+	case f.Type != "":
+		q += ` AND type = ` + arg(f.Type)
+	}
+	if f.Subject != "" {
+		q += ` AND subject = ` + arg(f.Subject)
+	}
+	if f.After != "" {
+		q += ` AND id > ` + arg(f.After)
+	}
+	q += ` ORDER BY id LIMIT ` + arg(f.Limit)
+	rows, err := s.db.reader().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []event.Event{}
+	for rows.Next() {
+		var e event.Event
+		var data string
+		var created int64
+		if err := rows.Scan(&e.ID, &e.Type, &e.Subject, &data, &created); err != nil {
+			return nil, err
+		}
+		e.Data, e.CreatedAt = []byte(data), fromMicros(created)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
