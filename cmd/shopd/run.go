@@ -34,6 +34,8 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", migrateCmd},
 		{"seed", "fill the store with a realistic catalog and customers", seedCmd},
 		{"admin", "staff tasks: admin create-key --role ROLE", adminCmd},
+		{"inventory", "stock tasks: inventory import FILE.csv", inventoryCmd},
+		{"payments", "payment tasks: payments reconcile", paymentsCmd},
 		{"version", "print the version", versionCmd},
 	}
 }
