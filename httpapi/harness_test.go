@@ -32,7 +32,7 @@ import (
 // key per role. Every response it sees is checked against the OpenAPI
 // document.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	db    *sqlstore.DB
 	clock *shopd.TestClock
 	srv   *httpapi.Server
@@ -51,7 +51,7 @@ type services struct {
 // testStart is the test clock's first reading.
 var testStart = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
-func newEnv(t *testing.T, db *sqlstore.DB) *env {
+func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	t.Helper()
 	clock := shopd.NewTestClock(testStart)
 	svc := services{
@@ -186,7 +186,7 @@ var (
 
 // checkAgainstSpec fails the test if the response does not match what the
 // OpenAPI document promises for the operation and status.
-func checkAgainstSpec(t *testing.T, req *http.Request, r *resp) {
+func checkAgainstSpec(t testing.TB, req *http.Request, r *resp) {
 	t.Helper()
 	specOnce.Do(func() {
 		var b []byte
