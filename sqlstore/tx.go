@@ -101,3 +101,6 @@ func fromNullMicros(n sql.NullInt64) time.Time {
 
 // itoa formats a placeholder number for SQL built from optional filters.
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// nullString stores "" as NULL.
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -21,6 +21,7 @@ var suites = []struct {
 	{"Catalog", testCatalog},
 	{"Accounts", testAccounts},
 	{"Events", testEvents},
+	{"Orders", testOrders},
 }
 
 // Run runs the whole conformance suite on every engine.
