@@ -14,18 +14,6 @@ import (
 	"github.com/shopd/shopd/market"
 )
 
-// moneyJSON is Money as responses show it, with the amount formatted for
-// the market's locale.
-type moneyJSON struct {
-	Amount    int64  `json:"amount"`
-	Currency  string `json:"currency"`
-	Formatted string `json:"formatted"`
-}
-
-func moneyIn(m shopd.Money, locale string) moneyJSON {
-	return moneyJSON{Amount: m.Amount, Currency: m.Currency, Formatted: m.Format(locale)}
-}
-
 // storefrontProduct is a product as shoppers see it in one market.
 type storefrontProduct struct {
 	ID            string              `json:"id"`
@@ -63,15 +51,15 @@ func storefrontJSON(l catalog.Listing, m market.Market) storefrontProduct {
 		ID: p.ID, Handle: p.Handle, Title: p.Title, Description: p.Description, Market: m.Code,
 		Available: l.Available, LaunchAt: p.LaunchAt, PurchaseLimit: p.PurchaseLimit,
 		Attributes: p.Attributes, Media: p.Media,
-		PriceRange: priceRangeJSON{Min: moneyIn(l.MinPrice, m.DefaultLocale), Max: moneyIn(l.MaxPrice, m.DefaultLocale)},
+		PriceRange: priceRangeJSON{Min: moneyOut(l.MinPrice, m.DefaultLocale), Max: moneyOut(l.MaxPrice, m.DefaultLocale)},
 		Variants:   make([]storefrontVariant, 0, len(p.Variants)),
 	}
 	for _, v := range p.Variants {
 		pr := v.Prices[m.Code]
 		sv := storefrontVariant{ID: v.ID, SKU: v.SKU, Title: v.Title, Options: v.Options, Position: v.Position,
-			Price: moneyIn(pr.Amount, m.DefaultLocale)}
+			Price: moneyOut(pr.Amount, m.DefaultLocale)}
 		if pr.CompareAt != nil {
-			c := moneyIn(*pr.CompareAt, m.DefaultLocale)
+			c := moneyOut(*pr.CompareAt, m.DefaultLocale)
 			sv.CompareAtPrice = &c
 		}
 		out.Variants = append(out.Variants, sv)
@@ -155,9 +143,9 @@ func adminVariantJSON(v catalog.Variant, l *locales) adminVariant {
 		Prices: make(map[string]adminPrice, len(v.Prices)), CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
 	for code, pr := range v.Prices {
 		loc := l.of(code)
-		ap := adminPrice{Amount: moneyIn(pr.Amount, loc)}
+		ap := adminPrice{Amount: moneyOut(pr.Amount, loc)}
 		if pr.CompareAt != nil {
-			c := moneyIn(*pr.CompareAt, loc)
+			c := moneyOut(*pr.CompareAt, loc)
 			ap.CompareAt = &c
 		}
 		out.Prices[code] = ap

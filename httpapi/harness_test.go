@@ -24,6 +24,7 @@ import (
 	"github.com/shopd/shopd/httpapi"
 	"github.com/shopd/shopd/idempotency"
 	"github.com/shopd/shopd/market"
+	"github.com/shopd/shopd/order"
 	"github.com/shopd/shopd/sqlstore"
 	"github.com/shopd/shopd/staff"
 )
@@ -46,6 +47,7 @@ type services struct {
 	customers *customer.Service
 	staff     *staff.Service
 	events    *event.Service
+	orders    *order.Service
 }
 
 // testStart is the test clock's first reading.
@@ -59,6 +61,7 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 		customers: customer.NewService(db.Customers(), clock),
 		staff:     staff.NewService(db.Staff(), clock),
 		events:    event.NewService(db.Events()),
+		orders:    order.NewService(db.Orders(), clock),
 	}
 	svc.catalog = catalog.NewService(db.Catalog(), svc.markets, clock)
 	svc.customers.Markets = svc.markets
@@ -74,6 +77,7 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 		Customers:   svc.customers,
 		Staff:       svc.staff,
 		Events:      svc.events,
+		Orders:      svc.orders,
 		Ready:       func(ctx context.Context) error { return db.Ping(ctx) },
 	})
 	if err != nil {
@@ -98,7 +102,7 @@ type resp struct {
 }
 
 // JSON decodes the body into v.
-func (r *resp) JSON(t *testing.T, v any) {
+func (r *resp) JSON(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)
@@ -156,7 +160,7 @@ func (e *env) do(method, path string, body any, opts ...opt) *resp {
 }
 
 // want fails the test unless the response has the status.
-func (r *resp) want(t *testing.T, status int) *resp {
+func (r *resp) want(t testing.TB, status int) *resp {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status %d, want %d; body: %s", r.Status, status, r.Body)
@@ -166,7 +170,7 @@ func (r *resp) want(t *testing.T, status int) *resp {
 
 // wantProblem fails the test unless the response is a problem with the
 // status and type slug.
-func (r *resp) wantProblem(t *testing.T, status int, typ string) *resp {
+func (r *resp) wantProblem(t testing.TB, status int, typ string) *resp {
 	t.Helper()
 	r.want(t, status)
 	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {

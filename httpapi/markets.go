@@ -202,17 +202,6 @@ func (s *Server) deleteTaxRate(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w)
 }
 
-// marketMoneyJSON is an amount with its formatting in the market's locale.
-type marketMoneyJSON struct {
-	Amount    int64  `json:"amount"`
-	Currency  string `json:"currency"`
-	Formatted string `json:"formatted"`
-}
-
-func marketMoneyOut(m market.Market, x shopd.Money) marketMoneyJSON {
-	return marketMoneyJSON{Amount: x.Amount, Currency: x.Currency, Formatted: m.Format(x)}
-}
-
 // marketMoneyIn is an amount in a request; both fields are required.
 type marketMoneyIn struct {
 	Amount   *int64 `json:"amount"`
@@ -231,23 +220,23 @@ func (in *marketMoneyIn) money(v *shopd.Validation, field string) shopd.Money {
 
 // shippingRateJSON shows a shipping rate with formatted amounts.
 type shippingRateJSON struct {
-	ID              string           `json:"id"`
-	Market          string           `json:"market"`
-	Name            string           `json:"name"`
-	Region          string           `json:"region"`
-	Price           marketMoneyJSON  `json:"price"`
-	FreeAbove       *marketMoneyJSON `json:"free_above,omitempty"`
-	MinDeliveryDays int              `json:"min_delivery_days"`
-	MaxDeliveryDays int              `json:"max_delivery_days"`
-	CreatedAt       time.Time        `json:"created_at"`
-	UpdatedAt       time.Time        `json:"updated_at"`
+	ID              string     `json:"id"`
+	Market          string     `json:"market"`
+	Name            string     `json:"name"`
+	Region          string     `json:"region"`
+	Price           moneyJSON  `json:"price"`
+	FreeAbove       *moneyJSON `json:"free_above,omitempty"`
+	MinDeliveryDays int        `json:"min_delivery_days"`
+	MaxDeliveryDays int        `json:"max_delivery_days"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
 func shippingRateOut(m market.Market, sr market.ShippingRate) shippingRateJSON {
-	out := shippingRateJSON{ID: sr.ID, Market: sr.Market, Name: sr.Name, Region: sr.Region, Price: marketMoneyOut(m, sr.Price),
+	out := shippingRateJSON{ID: sr.ID, Market: sr.Market, Name: sr.Name, Region: sr.Region, Price: moneyOut(sr.Price, m.DefaultLocale),
 		MinDeliveryDays: sr.MinDays, MaxDeliveryDays: sr.MaxDays, CreatedAt: sr.CreatedAt, UpdatedAt: sr.UpdatedAt}
 	if sr.FreeAbove != nil {
-		f := marketMoneyOut(m, *sr.FreeAbove)
+		f := moneyOut(*sr.FreeAbove, m.DefaultLocale)
 		out.FreeAbove = &f
 	}
 	return out

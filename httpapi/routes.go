@@ -87,6 +87,12 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/admin/stock/transfer", staffRole(admin), s.transferStock},
 		{"GET", "/v1/admin/stock/movements", staffRole(readOnly), s.listMovements},
 
+		// Orders: customers see their own, staff see all.
+		{"GET", "/v1/orders", customerOnly, s.listMyOrders},
+		{"GET", "/v1/orders/{order}", customerOnly, s.getMyOrder},
+		{"GET", "/v1/admin/orders", staffRole(support), s.adminListOrders},
+		{"GET", "/v1/admin/orders/{order}", staffRole(support), s.adminGetOrder},
+
 		// Storefront: carts (a guest cart is reached by its unguessable ID; a
 		// customer's cart only with that customer's session).
 		{"POST", "/v1/carts", public, s.createCart},

@@ -19,6 +19,7 @@ import (
 	"github.com/shopd/shopd/idempotency"
 	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/market"
+	"github.com/shopd/shopd/order"
 	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/staff"
 )
@@ -39,6 +40,7 @@ type Deps struct {
 	Inventory   *inventory.Service
 	Carts       *cart.Service
 	Payments    *payment.Service
+	Orders      *order.Service
 	// Ready reports whether the store can serve (reachable, migrated).
 	Ready func(ctx context.Context) error
 	// DefaultMarket prices storefront reads that name no market; "us" if empty.
@@ -92,4 +94,18 @@ func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.observe(s.mux).ServeHTTP(w, r)
+}
+
+// ProbesOnly returns a handler that serves only /livez and /readyz, for
+// processes that run background work and no API (role worker).
+func (s *Server) ProbesOnly() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/livez" && r.URL.Path != "/readyz" {
+			s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s.writeError(w, r, shopd.TypedErrorf(shopd.ENOTFOUND, "route-not-found", "This process runs background work only (role worker)."))
+			})).ServeHTTP(w, r)
+			return
+		}
+		s.ServeHTTP(w, r)
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/idempotency"
 	"github.com/shopd/shopd/market"
+	"github.com/shopd/shopd/order"
 	"github.com/shopd/shopd/platform"
 	"github.com/shopd/shopd/sqlstore"
 	"github.com/shopd/shopd/staff"
@@ -24,6 +25,7 @@ type app struct {
 	customers   *customer.Service
 	staff       *staff.Service
 	events      *event.Service
+	orders      *order.Service
 	idempotency *idempotency.Service
 }
 
@@ -49,6 +51,7 @@ func openApp(ctx context.Context, d platform.Database) (*app, error) {
 		customers:   customer.NewService(db.Customers(), clock),
 		staff:       staff.NewService(db.Staff(), clock),
 		events:      event.NewService(db.Events()),
+		orders:      order.NewService(db.Orders(), clock),
 		idempotency: &idempotency.Service{Store: db.Idempotency(), Clock: clock},
 	}
 	a.catalog = catalog.NewService(db.Catalog(), a.markets, clock)

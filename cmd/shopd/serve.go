@@ -18,6 +18,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	f := c.flags("serve", "[flags]", "Runs the shopd API. With no flags it keeps everything in SQLite under ./shopd-data\nand listens on 127.0.0.1:8080; --database-url postgres://… runs on PostgreSQL.")
 	d := platform.BindDatabase(f)
 	addr := f.String("addr", "SHOPD_ADDR", "127.0.0.1:8080", "listen address HOST:PORT (port 0 picks a free port)")
+	role := f.String("role", "SHOPD_ROLE", "all", "api (HTTP only), worker (background jobs; serves only the probes) or all")
 	demo := f.Bool("demo", "SHOPD_DEMO", false, "seed a demo shop on first start and print an owner API key")
 	logFormat := f.String("log-format", "SHOPD_LOG_FORMAT", "json", "log format: json or text")
 	logLevel := f.String("log-level", "SHOPD_LOG_LEVEL", "info", "log level: debug, info, warn or error")
@@ -31,6 +32,9 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	var problems []error
 	if err := platform.ValidateAddr(*addr); err != nil {
 		problems = append(problems, err)
+	}
+	if *role != "api" && *role != "worker" && *role != "all" {
+		problems = append(problems, fmt.Errorf("--role %q: use api, worker or all", *role))
 	}
 	if *maxBody < 1024 || *maxBody > 64<<20 {
 		problems = append(problems, errors.New("--max-body-bytes must be from 1024 to 67108864"))
@@ -73,6 +77,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		Customers:     a.customers,
 		Staff:         a.staff,
 		Events:        a.events,
+		Orders:        a.orders,
 		Ready:         func(ctx context.Context) error { return errors.Join(a.db.Ping(ctx), a.db.MigrationsCurrent(ctx)) },
 		DefaultMarket: *defaultMarket,
 		MaxBodyBytes:  int64(*maxBody),
@@ -84,8 +89,12 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	var handler http.Handler = api
+	if *role == "worker" {
+		handler = api.ProbesOnly()
+	}
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -94,20 +103,24 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(c.stdout, "shopd listening on %s (store: %s %s)\n  storefront: %s/v1/products\n  API docs:   %s/v1/openapi.json\n  health:     %s/readyz\n",
-		url, a.db.Dialect(), a.db.Source(), url, url, url)
-	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("store", a.db.Dialect().String()))
+	fmt.Fprintf(c.stdout, "shopd listening on %s (role %s, store: %s %s)\n  storefront: %s/v1/products\n  API docs:   %s/v1/openapi.json\n  health:     %s/readyz\n",
+		url, *role, a.db.Dialect(), a.db.Source(), url, url, url)
+	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("store", a.db.Dialect().String()), slog.String("role", *role))
 
-	workers := worker.Start(ctx, log,
-		worker.Job{Name: "purge-idempotency-keys", Every: time.Hour, Run: func(ctx context.Context) error {
-			_, err := a.db.PurgeIdempotencyKeys(ctx, a.clock.Now())
-			return err
-		}},
-		worker.Job{Name: "purge-expired-sessions", Every: time.Hour, Run: func(ctx context.Context) error {
-			_, err := a.customers.PurgeExpiredSessions(ctx)
-			return err
-		}},
-	)
+	var jobs []worker.Job
+	if *role != "api" {
+		jobs = append(jobs,
+			worker.Job{Name: "purge-idempotency-keys", Every: time.Hour, Run: func(ctx context.Context) error {
+				_, err := a.db.PurgeIdempotencyKeys(ctx, a.clock.Now())
+				return err
+			}},
+			worker.Job{Name: "purge-expired-sessions", Every: time.Hour, Run: func(ctx context.Context) error {
+				_, err := a.customers.PurgeExpiredSessions(ctx)
+				return err
+			}},
+		)
+	}
+	workers := worker.Start(ctx, log, jobs...)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -14,8 +14,8 @@ import (
 	"github.com/shopd/shopd/sqlstore"
 )
 
-// sampleOrder returns a US order that adds up: 2 × $24.00 − $4.80 + 4% tax + $5.99 shipping.
-func sampleOrder(customerID string, at time.Time) order.Order {
+// SampleOrder returns a pending US order that adds up: 2 × $24.00 − $4.80 + 4% tax + $5.99 shipping.
+func SampleOrder(customerID string, at time.Time) order.Order {
 	m := func(n int64) shopd.Money { return shopd.Money{Amount: n, Currency: "USD"} }
 	return order.Order{
 		ID: shopd.NewID("ord"), CustomerID: customerID, Email: "ana@example.com", Market: "us",
@@ -34,7 +34,7 @@ func testOrders(t *testing.T, db *sqlstore.DB) {
 	svc := order.NewService(db.Orders(), clock)
 
 	// An order and its event commit together.
-	o := sampleOrder("cus_a", at)
+	o := SampleOrder("cus_a", at)
 	err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
 		if err := tx.InsertOrder(ctx, o); err != nil {
 			return err
@@ -56,7 +56,7 @@ func testOrders(t *testing.T, db *sqlstore.DB) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, o)
 	}
 	// An order that does not add up is never stored.
-	bad := sampleOrder("cus_a", at)
+	bad := SampleOrder("cus_a", at)
 	bad.Total.Amount++
 	if err := db.InTx(ctx, func(tx *sqlstore.Tx) error { return tx.InsertOrder(ctx, bad) }); shopd.ErrorCode(err) != shopd.EINTERNAL {
 		t.Fatalf("inserting a bad order: %v", err)
@@ -74,7 +74,7 @@ func testOrders(t *testing.T, db *sqlstore.DB) {
 	}
 	var ids []string
 	for i := range 5 {
-		x := sampleOrder(fmt.Sprintf("cus_%d", i%2), at)
+		x := SampleOrder(fmt.Sprintf("cus_%d", i%2), at)
 		if err := db.InTx(ctx, func(tx *sqlstore.Tx) error { return tx.InsertOrder(ctx, x) }); err != nil {
 			t.Fatal(err)
 		}
