@@ -22,6 +22,7 @@ var suites = []struct {
 	{"Accounts", testAccounts},
 	{"Events", testEvents},
 	{"Orders", testOrders},
+	{"PurchaseLimits", testPurchaseLimits},
 }
 
 // Run runs the whole conformance suite on every engine.
