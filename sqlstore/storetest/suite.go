@@ -21,6 +21,7 @@ var suites = []struct {
 	{"Catalog", testCatalog},
 	{"Accounts", testAccounts},
 	{"Events", testEvents},
+	{"Inventory", testInventory},
 	{"Payments", testPayments},
 	{"Orders", testOrders},
 	{"PurchaseLimits", testPurchaseLimits},
