@@ -23,6 +23,7 @@ var suites = []struct {
 	{"Events", testEvents},
 	{"Inventory", testInventory},
 	{"Payments", testPayments},
+	{"Carts", testCarts},
 	{"Orders", testOrders},
 	{"PurchaseLimits", testPurchaseLimits},
 }
