@@ -198,7 +198,9 @@ func TestStockAPI(t *testing.T) {
 			t.Fatalf("transfer: %+v", tr)
 		}
 		// Available fell from 3 to 0, below the threshold 3: one low-stock event.
-		var evs struct{ Data []struct{ Type, Subject string } }
+		var evs struct {
+			Data []struct{ Type, Subject string }
+		}
 		e.do("GET", "/v1/admin/events?type=inventory.", nil, reader).want(t, 200).JSON(t, &evs)
 		if len(evs.Data) != 1 || evs.Data[0].Type != "inventory.low" || evs.Data[0].Subject != "GLOW-30" {
 			t.Fatalf("events: %+v", evs.Data)
