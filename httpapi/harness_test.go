@@ -18,13 +18,18 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/api"
+	"github.com/shopd/shopd/cart"
 	"github.com/shopd/shopd/catalog"
+	"github.com/shopd/shopd/checkout"
 	"github.com/shopd/shopd/customer"
 	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/httpapi"
 	"github.com/shopd/shopd/idempotency"
+	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/market"
 	"github.com/shopd/shopd/order"
+	"github.com/shopd/shopd/payment"
+	"github.com/shopd/shopd/payment/testgateway"
 	"github.com/shopd/shopd/sqlstore"
 	"github.com/shopd/shopd/staff"
 )
@@ -48,6 +53,10 @@ type services struct {
 	staff     *staff.Service
 	events    *event.Service
 	orders    *order.Service
+	inventory *inventory.Service
+	carts     *cart.Service
+	payments  *payment.Service
+	checkout  *checkout.Service
 }
 
 // testStart is the test clock's first reading.
@@ -65,6 +74,12 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	}
 	svc.catalog = catalog.NewService(db.Catalog(), svc.markets, clock)
 	svc.customers.Markets = svc.markets
+	svc.inventory = inventory.NewService(db.Inventory(), clock)
+	svc.inventory.Markets = svc.markets
+	svc.carts = cart.NewService(db.Carts(), clock)
+	svc.carts.Catalog, svc.carts.Markets = svc.catalog, svc.markets
+	svc.payments = payment.NewService(db.Payments(), clock, payment.WithGateway(testgateway.New(db.TestGatewayLedger(), testgateway.Options{Clock: clock})))
+	svc.checkout = checkout.NewService(db.Checkout(), svc.carts, svc.inventory, svc.payments, clock)
 	ctx := context.Background()
 	if err := svc.markets.EnsureDefaults(ctx); err != nil {
 		t.Fatal(err)
@@ -78,6 +93,10 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 		Staff:       svc.staff,
 		Events:      svc.events,
 		Orders:      svc.orders,
+		Inventory:   svc.inventory,
+		Carts:       svc.carts,
+		Payments:    svc.payments,
+		Checkout:    svc.checkout,
 		Ready:       func(ctx context.Context) error { return db.Ping(ctx) },
 	})
 	if err != nil {

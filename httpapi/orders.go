@@ -103,12 +103,17 @@ func (s *Server) respondOrders(w http.ResponseWriter, r *http.Request, f order.F
 
 // respondOrder writes one order.
 func (s *Server) respondOrder(w http.ResponseWriter, r *http.Request, o order.Order) error {
+	return s.respondOrderStatus(w, r, http.StatusOK, o)
+}
+
+// respondOrderStatus writes one order with a status.
+func (s *Server) respondOrderStatus(w http.ResponseWriter, r *http.Request, status int, o order.Order) error {
 	out, err := s.orderOut(r.Context(), o)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	return respond(w, http.StatusOK, out[0])
+	return respond(w, status, out[0])
 }
 
 // listMyOrders lists the customer's orders, newest first.

@@ -87,6 +87,9 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/admin/stock/transfer", staffRole(admin), s.transferStock},
 		{"GET", "/v1/admin/stock/movements", staffRole(readOnly), s.listMovements},
 
+		// Checkout: a guest or a customer buys a cart.
+		{"POST", "/v1/checkouts", public, s.checkout},
+
 		// Orders: customers see their own, staff see all.
 		{"GET", "/v1/orders", customerOnly, s.listMyOrders},
 		{"GET", "/v1/orders/{order}", customerOnly, s.getMyOrder},

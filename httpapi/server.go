@@ -14,6 +14,7 @@ import (
 	"github.com/shopd/shopd/api"
 	"github.com/shopd/shopd/cart"
 	"github.com/shopd/shopd/catalog"
+	"github.com/shopd/shopd/checkout"
 	"github.com/shopd/shopd/customer"
 	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/idempotency"
@@ -41,6 +42,7 @@ type Deps struct {
 	Carts       *cart.Service
 	Payments    *payment.Service
 	Orders      *order.Service
+	Checkout    *checkout.Service
 	// Ready reports whether the store can serve (reachable, migrated).
 	Ready func(ctx context.Context) error
 	// DefaultMarket prices storefront reads that name no market; "us" if empty.

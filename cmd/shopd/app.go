@@ -5,12 +5,16 @@ import (
 	"fmt"
 
 	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/cart"
 	"github.com/shopd/shopd/catalog"
+	"github.com/shopd/shopd/checkout"
 	"github.com/shopd/shopd/customer"
 	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/idempotency"
+	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/market"
 	"github.com/shopd/shopd/order"
+	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/platform"
 	"github.com/shopd/shopd/sqlstore"
 	"github.com/shopd/shopd/staff"
@@ -18,14 +22,19 @@ import (
 
 // app is a migrated store with every service wired to it.
 type app struct {
-	db          *sqlstore.DB
-	clock       shopd.Clock
-	markets     *market.Service
-	catalog     *catalog.Service
-	customers   *customer.Service
-	staff       *staff.Service
-	events      *event.Service
-	orders      *order.Service
+	db        *sqlstore.DB
+	clock     shopd.Clock
+	markets   *market.Service
+	catalog   *catalog.Service
+	customers *customer.Service
+	staff     *staff.Service
+	events    *event.Service
+	orders    *order.Service
+	inventory *inventory.Service
+	carts     *cart.Service
+	// payments and checkout exist after withPayments.
+	payments    *payment.Service
+	checkout    *checkout.Service
 	idempotency *idempotency.Service
 }
 
@@ -56,6 +65,10 @@ func openApp(ctx context.Context, d platform.Database) (*app, error) {
 	}
 	a.catalog = catalog.NewService(db.Catalog(), a.markets, clock)
 	a.customers.Markets = a.markets
+	a.inventory = inventory.NewService(db.Inventory(), clock)
+	a.inventory.Markets = a.markets
+	a.carts = cart.NewService(db.Carts(), clock)
+	a.carts.Catalog, a.carts.Markets = a.catalog, a.markets
 	if err := a.markets.EnsureDefaults(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -64,6 +77,20 @@ func openApp(ctx context.Context, d platform.Database) (*app, error) {
 }
 
 func (a *app) Close() error { return a.db.Close() }
+
+// withPayments wires the payment gateways and checkout. Checkout registers
+// its settle hook with the payment service here, so that every process that
+// can settle a payment (serve, its worker, `payments reconcile`) moves the
+// payment's order in the same transaction.
+func (a *app) withPayments(pf paymentFlags) error {
+	svc, err := pf.paymentService(a)
+	if err != nil {
+		return err
+	}
+	a.payments = svc
+	a.checkout = checkout.NewService(a.db.Checkout(), a.carts, a.inventory, a.payments, a.clock)
+	return nil
+}
 
 func migrateCmd(ctx context.Context, c *cli, args []string) error {
 	f := c.flags("migrate", "[--data-dir DIR | --database-url URL]", "Applies pending database migrations and exits. `shopd serve` also migrates at start.")

@@ -103,10 +103,10 @@ func paymentsCmd(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer a.Close()
-	svc, err := pf.paymentService(a)
-	if err != nil {
+	if err := a.withPayments(pf); err != nil {
 		return err
 	}
+	svc := a.payments
 	total := 0
 	for {
 		n, err := svc.Reconcile(ctx, *olderThan)

@@ -25,6 +25,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	defaultMarket := f.String("default-market", "SHOPD_DEFAULT_MARKET", "us", "market of storefront requests that name none")
 	maxBody := f.Int("max-body-bytes", "SHOPD_MAX_BODY_BYTES", httpapi.DefaultMaxBodyBytes, "largest request body accepted")
 	drainDelay := f.Duration("drain-delay", "SHOPD_DRAIN_DELAY", 0, "on SIGTERM, fail /readyz this long before closing the listener, so load balancers stop sending traffic")
+	pf := bindPaymentFlags(f)
 	drainTimeout := f.Duration("drain-timeout", "SHOPD_DRAIN_TIMEOUT", 20*time.Second, "on SIGTERM, wait at most this long for requests in flight")
 	if err := parse(f, args); err != nil {
 		return err
@@ -38,6 +39,9 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	}
 	if *maxBody < 1024 || *maxBody > 64<<20 {
 		problems = append(problems, errors.New("--max-body-bytes must be from 1024 to 67108864"))
+	}
+	if err := pf.validate(); err != nil {
+		problems = append(problems, err)
 	}
 	if *drainDelay < 0 || *drainTimeout <= 0 {
 		problems = append(problems, errors.New("--drain-delay must be ≥ 0 and --drain-timeout > 0"))
@@ -55,6 +59,9 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.withPayments(pf); err != nil {
+		return err
+	}
 	if _, err := a.markets.Market(ctx, *defaultMarket); err != nil {
 		return usagef("--default-market %q: %v", *defaultMarket, err)
 	}
@@ -78,6 +85,10 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		Staff:         a.staff,
 		Events:        a.events,
 		Orders:        a.orders,
+		Inventory:     a.inventory,
+		Carts:         a.carts,
+		Payments:      a.payments,
+		Checkout:      a.checkout,
 		Ready:         func(ctx context.Context) error { return errors.Join(a.db.Ping(ctx), a.db.MigrationsCurrent(ctx)) },
 		DefaultMarket: *defaultMarket,
 		MaxBodyBytes:  int64(*maxBody),
@@ -111,12 +122,19 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	if *role != "api" {
 		jobs = append(jobs,
 			worker.Job{Name: "purge-idempotency-keys", Every: time.Hour, Run: func(ctx context.Context) error {
-				_, err := a.db.PurgeIdempotencyKeys(ctx, a.clock.Now())
-				return err
+				return worker.Batches(ctx, worker.Once(func(ctx context.Context) (int64, error) { return a.db.PurgeIdempotencyKeys(ctx, a.clock.Now()) }))
 			}},
 			worker.Job{Name: "purge-expired-sessions", Every: time.Hour, Run: func(ctx context.Context) error {
-				_, err := a.customers.PurgeExpiredSessions(ctx)
-				return err
+				return worker.Batches(ctx, worker.Once(a.customers.PurgeExpiredSessions))
+			}},
+			worker.Job{Name: "expire-reservations", Every: 10 * time.Second, Run: func(ctx context.Context) error {
+				return worker.Batches(ctx, a.inventory.ExpireReservations)
+			}},
+			worker.Job{Name: "reconcile-payments", Every: time.Minute, Run: func(ctx context.Context) error {
+				return worker.Batches(ctx, func(ctx context.Context) (int, error) { return a.payments.Reconcile(ctx, 2*time.Minute) })
+			}},
+			worker.Job{Name: "purge-expired-carts", Every: time.Hour, Run: func(ctx context.Context) error {
+				return worker.Batches(ctx, a.carts.PurgeExpired)
 			}},
 		)
 	}

@@ -1,0 +1,352 @@
+// Package checkout turns a cart into a paid order without overselling and
+// without charging twice.
+//
+// The protocol:
+//
+//  1. Quote the cart in the shipping region (prices, discount, tax, shipping).
+//  2. In ONE transaction: insert the order (pending_payment) and its payment
+//     row with the payment's idempotency key, append order.created, count
+//     the buyer's units against purchase limits, redeem the discount code,
+//     and reserve the stock — last, so the hot stock rows stay locked for
+//     the shortest time. Any failure rolls everything back.
+//  3. After that commit, and outside any transaction, take the payment
+//     (payment.Service.Execute).
+//  4. The payment's settle hook, running in the transaction that records the
+//     payment's outcome — whether from step 3, the reconciler after a crash,
+//     or a gateway webhook — makes the order paid (the reservation becomes a
+//     sale) or canceled (stock, discount use and purchase counts are given
+//     back). So an order and its payment can never disagree.
+package checkout
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/cart"
+	"github.com/shopd/shopd/event"
+	"github.com/shopd/shopd/inventory"
+	"github.com/shopd/shopd/order"
+	"github.com/shopd/shopd/payment"
+)
+
+// Tx is what checkout changes in one transaction.
+type Tx interface {
+	event.Appender
+	InsertOrder(ctx context.Context, o order.Order) error
+	LockOrder(ctx context.Context, id string) (order.Order, error)
+	UpdateOrderStatus(ctx context.Context, o order.Order) error
+	InsertPayment(ctx context.Context, p payment.Payment) error
+	ReserveStock(ctx context.Context, req inventory.ReserveRequest) (inventory.Reservation, error)
+	CommitReservation(ctx context.Context, reference string) (inventory.Reservation, error)
+	ReleaseReservation(ctx context.Context, reference string) (int, error)
+	RedeemDiscount(ctx context.Context, code, customer, orderRef string) (cart.Discount, error)
+	ReleaseDiscount(ctx context.Context, orderRef string) (bool, error)
+	CountPurchase(ctx context.Context, buyer, productID string, quantity, limit int64) error
+	UncountPurchase(ctx context.Context, buyer, productID string, quantity int64) error
+}
+
+// Store runs checkout's transactions.
+type Store interface {
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Carts quotes carts.
+type Carts interface {
+	SetRegion(ctx context.Context, id string, who cart.Caller, region string) (cart.Quote, error)
+}
+
+// Reservations builds validated stock reservation requests.
+type Reservations interface {
+	NewReserveRequest(reference, marketCode string, lines []inventory.Line) (inventory.ReserveRequest, error)
+}
+
+// Payments prepares and takes payments.
+type Payments interface {
+	Prepare(req payment.Request) (payment.Payment, error)
+	Execute(ctx context.Context, id string) (payment.Payment, error)
+	OnSettle(h payment.SettleHook)
+}
+
+// Service checks carts out.
+type Service struct {
+	store    Store
+	carts    Carts
+	stock    Reservations
+	payments Payments
+	clock    shopd.Clock
+}
+
+// NewService returns a checkout service and registers its settle hook with
+// the payments service, so every settlement of an order's payment — here,
+// by the reconciler, or by a webhook — moves the order.
+func NewService(store Store, carts Carts, stock Reservations, payments Payments, clock shopd.Clock) *Service {
+	s := &Service{store: store, carts: carts, stock: stock, payments: payments, clock: clock}
+	payments.OnSettle(s.settled)
+	return s
+}
+
+// Request is a checkout.
+type Request struct {
+	CartID     string
+	CustomerID string // the logged-in customer, "" for a guest
+	Email      string // required for a guest; a customer's defaults to the account's
+	ShipTo     order.Address
+	Payment    payment.Method
+}
+
+// Result is a placed order and its payment.
+type Result struct {
+	Order   order.Order
+	Payment payment.Payment
+}
+
+// Checkout places the cart's order and takes its payment. It returns the
+// paid order; a declined payment returns the canceled order's Result with
+// the decline error (EPAYMENT); an unknown outcome returns the pending order
+// with an error wrapping payment.ErrUnknownOutcome: the reconciler settles
+// it, never by charging again.
+func (s *Service) Checkout(ctx context.Context, req Request) (Result, error) {
+	if err := validate(&req); err != nil {
+		return Result{}, err
+	}
+	q, err := s.carts.SetRegion(ctx, req.CartID, cart.Caller{CustomerID: req.CustomerID}, req.ShipTo.Region)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := q.CheckoutError(); err != nil {
+		return Result{}, err
+	}
+	if !strings.EqualFold(req.ShipTo.Country, q.Market.Country) {
+		return Result{}, &shopd.Error{Code: shopd.EINVALID, Type: "validation", Message: "The request has invalid fields.",
+			Fields: []shopd.FieldError{{Field: "ship_to.country", Message: "must be " + q.Market.Country + ", the cart's market"}}}
+	}
+	o, lines := s.orderFor(q, req)
+	p, err := s.payments.Prepare(payment.Request{Reference: o.ID, CustomerID: req.CustomerID, Amount: o.Total, Capture: true, Method: req.Payment})
+	if err != nil {
+		return Result{}, err
+	}
+	o.PaymentID = p.ID
+	rr, err := s.stock.NewReserveRequest(o.ID, o.Market, lines)
+	if err != nil {
+		return Result{}, err
+	}
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.InsertOrder(ctx, o); err != nil {
+			return err
+		}
+		if err := tx.InsertPayment(ctx, p); err != nil {
+			return err
+		}
+		if err := appendOrderEvent(ctx, tx, "order.created", o); err != nil {
+			return err
+		}
+		for _, u := range limitedUnits(q) {
+			if err := tx.CountPurchase(ctx, buyer(o), u.product, u.quantity, u.limit); err != nil {
+				return err
+			}
+		}
+		if o.DiscountCode != "" {
+			if _, err := tx.RedeemDiscount(ctx, o.DiscountCode, buyer(o), o.ID); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ReserveStock(ctx, rr)
+		return err
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	paid, perr := s.payments.Execute(ctx, p.ID)
+	res := Result{Payment: paid}
+	// The settle hook moved the order; read it back as it now stands.
+	if err := s.store.InTx(ctx, func(tx Tx) (err error) { res.Order, err = tx.LockOrder(ctx, o.ID); return err }); err != nil {
+		return res, errors.Join(perr, err)
+	}
+	return res, perr
+}
+
+// validate checks the outside input of a checkout.
+func validate(req *Request) error {
+	var v shopd.Validation
+	a := &req.ShipTo
+	for _, f := range []struct {
+		name string
+		s    *string
+		max  int
+		req  bool
+	}{
+		{"ship_to.name", &a.Name, 200, true}, {"ship_to.line1", &a.Line1, 200, true}, {"ship_to.line2", &a.Line2, 200, false},
+		{"ship_to.city", &a.City, 100, true}, {"ship_to.region", &a.Region, 8, false}, {"ship_to.postal_code", &a.PostalCode, 20, false},
+		{"ship_to.country", &a.Country, 2, true}, {"ship_to.phone", &a.Phone, 32, false}, {"email", &req.Email, 254, false},
+	} {
+		*f.s = strings.TrimSpace(*f.s)
+		if f.req && *f.s == "" {
+			v.Addf(f.name, "is required")
+		} else if len(*f.s) > f.max {
+			v.Addf(f.name, "must be at most %d characters", f.max)
+		}
+	}
+	a.Country, a.Region = strings.ToUpper(a.Country), strings.ToUpper(a.Region)
+	req.Email = strings.ToLower(req.Email)
+	if req.CustomerID == "" && (req.Email == "" || !strings.Contains(req.Email, "@")) {
+		v.Addf("email", "is required for a guest checkout")
+	}
+	v.Check(req.CartID != "" && len(req.CartID) <= 64, "cart_id", "is required")
+	return v.Err()
+}
+
+// orderFor turns a quote that passed CheckoutError into a pending order and
+// the stock it needs.
+func (s *Service) orderFor(q cart.Quote, req Request) (order.Order, []inventory.Line) {
+	var lines []inventory.Line
+	now := s.clock.Now()
+	b := q.Breakdown
+	o := order.Order{
+		ID: shopd.NewID("ord"), CustomerID: req.CustomerID, Email: req.Email, Market: q.Market.Code,
+		Status: order.StatusPendingPayment, RefundStatus: order.RefundNone, TaxIncluded: b.TaxIncluded,
+		Subtotal: b.Subtotal, Discount: b.Discount, Shipping: b.Shipping, Tax: b.Tax, Total: b.Total, Refunded: shopd.Zero(b.Currency),
+		ShipTo: req.ShipTo, CreatedAt: now, UpdatedAt: now,
+	}
+	for _, l := range q.Lines {
+		title := l.ProductTitle
+		if l.VariantTitle != "" {
+			title += " / " + l.VariantTitle
+		}
+		o.Lines = append(o.Lines, order.Line{
+			ID: shopd.NewID("oln"), VariantID: l.VariantID, ProductID: l.ProductID, SKU: l.SKU, Title: title,
+			Quantity: int64(l.Quantity), UnitPrice: l.UnitPrice,
+			Subtotal: l.Price.Subtotal, Discount: l.Price.Discount, Tax: l.Price.Tax, Total: l.Price.Total,
+		})
+		lines = append(lines, inventory.Line{SKU: l.SKU, Quantity: int64(l.Quantity)})
+	}
+	if q.Discount != nil {
+		o.DiscountCode = q.Discount.Code
+	}
+	return o, lines
+}
+
+// productUnits is how many units of a limited product an order buys.
+type productUnits struct {
+	product         string
+	quantity, limit int64
+}
+
+// limitedUnits sums the quote's units per product that has a purchase
+// limit, sorted by product ID so that concurrent checkouts lock the counts
+// in one order.
+func limitedUnits(q cart.Quote) []productUnits {
+	byProduct := map[string]productUnits{}
+	for _, l := range q.Lines {
+		if l.PurchaseLimit > 0 {
+			u := byProduct[l.ProductID]
+			u.product, u.quantity, u.limit = l.ProductID, u.quantity+int64(l.Quantity), int64(l.PurchaseLimit)
+			byProduct[l.ProductID] = u
+		}
+	}
+	out := make([]productUnits, 0, len(byProduct))
+	for _, id := range slices.Sorted(maps.Keys(byProduct)) {
+		out = append(out, byProduct[id])
+	}
+	return out
+}
+
+// buyer names who buys, for purchase limits and per-customer discount
+// limits: the customer, or a guest's email.
+func buyer(o order.Order) string {
+	if o.CustomerID != "" {
+		return o.CustomerID
+	}
+	return "email:" + o.Email
+}
+
+// settled is the payment settle hook: it runs in the transaction that
+// records an order's payment outcome and moves the order with it.
+func (s *Service) settled(ctx context.Context, ptx payment.Tx, p payment.Payment) error {
+	if !shopd.HasIDPrefix(p.Reference, "ord") {
+		return nil // not an order's payment (an invoice, later)
+	}
+	tx, ok := ptx.(Tx)
+	if !ok {
+		return errors.New("checkout: the payment transaction cannot change orders")
+	}
+	o, err := tx.LockOrder(ctx, p.Reference)
+	if err != nil || o.Status != order.StatusPendingPayment {
+		return err // already moved: a settlement replayed by a webhook
+	}
+	now := s.clock.Now()
+	switch p.Status {
+	case payment.StatusSucceeded, payment.StatusAuthorized:
+		if err := o.Become(order.StatusPaid, now); err != nil {
+			return err
+		}
+		if err := tx.UpdateOrderStatus(ctx, o); err != nil {
+			return err
+		}
+		if err := appendOrderEvent(ctx, tx, "order.paid", o); err != nil {
+			return err
+		}
+		_, err := tx.CommitReservation(ctx, o.ID)
+		if t := errorType(err); t == "reservation-released" || t == "reservation-expired" {
+			// The payment settled after the reservation lapsed (the shop was
+			// down longer than the reservation TTL). The money is taken, so
+			// the order stands; staff restock or refund it.
+			return appendOrderEvent(ctx, tx, "order.reservation_lost", o)
+		}
+		return err
+	case payment.StatusFailed:
+		if err := o.Become(order.StatusCanceled, now); err != nil {
+			return err
+		}
+		if err := giveBack(ctx, tx, o); err != nil {
+			return err
+		}
+		if err := tx.UpdateOrderStatus(ctx, o); err != nil {
+			return err
+		}
+		return appendOrderEvent(ctx, tx, "order.canceled", o)
+	}
+	return nil
+}
+
+// giveBack releases what an unpaid order held — its units against purchase
+// limits, its discount use and its stock — in the order checkout took them,
+// so the two never deadlock.
+func giveBack(ctx context.Context, tx Tx, o order.Order) error {
+	units := map[string]int64{}
+	for _, l := range o.Lines {
+		units[l.ProductID] += l.Quantity
+	}
+	for _, product := range slices.Sorted(maps.Keys(units)) {
+		if err := tx.UncountPurchase(ctx, buyer(o), product, units[product]); err != nil {
+			return err
+		}
+	}
+	if o.DiscountCode != "" {
+		if _, err := tx.ReleaseDiscount(ctx, o.ID); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ReleaseReservation(ctx, o.ID)
+	return err
+}
+
+func appendOrderEvent(ctx context.Context, tx event.Appender, typ string, o order.Order) error {
+	e, err := event.New(typ, o.ID, o, o.UpdatedAt)
+	if err != nil {
+		return err
+	}
+	return tx.AppendEvent(ctx, e)
+}
+
+// errorType returns the stable type of a *shopd.Error ("" for others).
+func errorType(err error) string {
+	var e *shopd.Error
+	if errors.As(err, &e) {
+		return e.Type
+	}
+	return ""
+}

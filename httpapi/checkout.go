@@ -1,0 +1,66 @@
+package httpapi
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/checkout"
+	"github.com/shopd/shopd/order"
+	"github.com/shopd/shopd/payment"
+)
+
+// checkoutRequest is the body of POST /v1/checkouts.
+type checkoutRequest struct {
+	CartID  string        `json:"cart_id"`
+	Email   string        `json:"email"`
+	ShipTo  order.Address `json:"ship_to"`
+	Payment struct {
+		Token    string `json:"token"`
+		Brand    string `json:"brand"`
+		Last4    string `json:"last4"`
+		ExpMonth int    `json:"exp_month"`
+		ExpYear  int    `json:"exp_year"`
+	} `json:"payment"`
+}
+
+// errCardNumber rejects a body that carries what looks like a card number:
+// shopd only ever handles gateway tokens, which keeps PCI scope minimal.
+var errCardNumber = shopd.TypedErrorf(shopd.EINVALID, "card-number-rejected",
+	"The request contains what looks like a card number. Send a payment token from the gateway instead; shopd never accepts card numbers.")
+
+// checkout places an order for a cart and takes its payment. 201 with the
+// paid order; 402 for a declined payment (the order is canceled and its
+// stock released); 202 with the pending order when the gateway did not say
+// what happened (the reconciler settles it, never by charging again).
+func (s *Server) checkout(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return bodyError(err)
+	}
+	if payment.ContainsCardNumber(body) {
+		return errCardNumber
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var req checkoutRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	res, err := s.Checkout.Checkout(r.Context(), checkout.Request{
+		CartID: req.CartID, CustomerID: callerFrom(r).session.CustomerID, Email: req.Email, ShipTo: req.ShipTo,
+		Payment: payment.Method{Token: req.Payment.Token, Brand: req.Payment.Brand, Last4: req.Payment.Last4, ExpMonth: req.Payment.ExpMonth, ExpYear: req.Payment.ExpYear},
+	})
+	switch {
+	case res.Order.ID == "":
+		return err
+	case errors.Is(err, payment.ErrUnknownOutcome):
+		w.Header().Set("Location", "/v1/orders/"+res.Order.ID)
+		return s.respondOrderStatus(w, r, http.StatusAccepted, res.Order)
+	case err != nil:
+		return err
+	}
+	w.Header().Set("Location", "/v1/orders/"+res.Order.ID)
+	return s.respondOrderStatus(w, r, http.StatusCreated, res.Order)
+}
