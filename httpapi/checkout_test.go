@@ -112,7 +112,9 @@ func TestCheckout(t *testing.T) {
 		if o.Status != "paid" || o.Total.Amount != 14980 || o.Tax.Amount == 0 {
 			t.Fatalf("BR order %+v", o)
 		}
-		var mine struct{ Data []struct{ ID, CustomerID string } }
+		var mine struct {
+			Data []struct{ ID, CustomerID string }
+		}
 		e.do("GET", "/v1/orders", nil, as(tok)).want(t, 200).JSON(t, &mine)
 		if len(mine.Data) != 1 || mine.Data[0].ID != o.ID {
 			t.Fatalf("customer %s orders %+v", id, mine)
