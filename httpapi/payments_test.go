@@ -89,9 +89,6 @@ func TestPaymentsAPI(t *testing.T) {
 		e := newEnv(t, db)
 		ctx := context.Background()
 
-		// Without a payment service the routes answer 503, not 500.
-		e.do("GET", "/v1/admin/payments", nil, as(e.keys[staff.RoleSupport])).wantProblem(t, 503, "payments-not-configured")
-
 		svc := e.withPayments(testgateway.New(db.TestGatewayLedger(), testgateway.Options{Clock: e.clock}))
 		pay := func(token string, amount int64, currency string) payment.Payment {
 			t.Helper()
