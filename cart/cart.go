@@ -308,14 +308,6 @@ func (s *Service) purchasable(ctx context.Context, c Cart, variantID string) (ca
 	return mv, nil
 }
 
-// limitFor is the most units of a product one cart line may hold.
-func limitFor(p catalog.Product) int {
-	if p.PurchaseLimit > 0 && p.PurchaseLimit < MaxQuantity {
-		return p.PurchaseLimit
-	}
-	return MaxQuantity
-}
-
 // checkLimit reports an error if q units exceed the product's limits.
 func checkLimit(p catalog.Product, q int) error {
 	if p.PurchaseLimit > 0 && q > p.PurchaseLimit {

@@ -36,5 +36,3 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-// errNotImplemented marks a handler whose module is still being written.
-var errNotImplemented = shopd.Errorf(shopd.EINTERNAL, "not implemented")
