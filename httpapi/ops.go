@@ -35,4 +35,3 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 	_, err := w.Write(s.spec)
 	return err
 }
-
