@@ -155,11 +155,13 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Result, error) {
 			}
 		}
 		_, err := tx.ReserveStock(ctx, rr)
+		shopd.CrashPoint("checkout.reserving") // stock reserved, nothing committed
 		return err
 	})
 	if err != nil {
 		return Result{}, err
 	}
+	shopd.CrashPoint("checkout.committed") // order, payment row and reservation committed; gateway not called
 	paid, perr := s.payments.Execute(ctx, p.ID)
 	res := Result{Payment: paid}
 	// The settle hook moved the order; read it back as it now stands.
@@ -301,7 +303,7 @@ func (s *Service) settled(ctx context.Context, ptx payment.Tx, p payment.Payment
 		if err := o.Become(order.StatusCanceled, now); err != nil {
 			return err
 		}
-		if err := giveBack(ctx, tx, o); err != nil {
+		if err := GiveBack(ctx, tx, o); err != nil {
 			return err
 		}
 		if err := tx.UpdateOrderStatus(ctx, o); err != nil {
@@ -312,10 +314,19 @@ func (s *Service) settled(ctx context.Context, ptx payment.Tx, p payment.Payment
 	return nil
 }
 
-// giveBack releases what an unpaid order held — its units against purchase
-// limits, its discount use and its stock — in the order checkout took them,
-// so the two never deadlock.
-func giveBack(ctx context.Context, tx Tx, o order.Order) error {
+// Releaser is what GiveBack changes; checkout's Tx is one.
+type Releaser interface {
+	UncountPurchase(ctx context.Context, buyer, productID string, quantity int64) error
+	ReleaseDiscount(ctx context.Context, orderRef string) (bool, error)
+	ReleaseReservation(ctx context.Context, reference string) (int, error)
+}
+
+// GiveBack releases what an order held — its units against purchase
+// limits, its discount use and its active stock reservation — in the order
+// checkout took them, so the two never deadlock. Canceling a paid order
+// uses it too (its reservation is committed, so no stock moves here). It
+// returns the store's errors.
+func GiveBack(ctx context.Context, tx Releaser, o order.Order) error {
 	units := map[string]int64{}
 	for _, l := range o.Lines {
 		units[l.ProductID] += l.Quantity

@@ -57,8 +57,9 @@ type Service struct{ store Store }
 // NewService returns a Service on store.
 func NewService(store Store) *Service { return &Service{store: store} }
 
-// Events lists events oldest first; the limit is clamped to 1..500.
+// Events lists events oldest first; the limit is clamped to 1..501 (a page
+// of 500 and one more to tell whether another follows).
 func (s *Service) Events(ctx context.Context, f Filter) ([]Event, error) {
-	f.Limit = min(max(f.Limit, 1), 500)
+	f.Limit = min(max(f.Limit, 1), 501) // a page of 500, plus one to tell whether another follows
 	return s.store.Events(ctx, f)
 }

@@ -92,3 +92,27 @@ func TestOrdersAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestOrdersFullPage: a full page of the largest size still names the next
+// page (a page query asks for one row more than the page).
+func TestOrdersFullPage(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, sqlstore.SQLite))
+	for range 101 {
+		e.placeOrder("cus_many")
+	}
+	var page struct {
+		Data       []struct{ ID string }
+		NextCursor string `json:"next_cursor"`
+	}
+	support := as(e.keys[staff.RoleSupport])
+	e.do("GET", "/v1/admin/orders?limit=100", nil, support).want(t, 200).JSON(t, &page)
+	if len(page.Data) != 100 || page.NextCursor == "" {
+		t.Fatalf("first page: %d orders, cursor %q", len(page.Data), page.NextCursor)
+	}
+	cursor := page.NextCursor
+	page.NextCursor = ""
+	e.do("GET", "/v1/admin/orders?limit=100&cursor="+cursor, nil, support).want(t, 200).JSON(t, &page)
+	if len(page.Data) != 1 || page.NextCursor != "" {
+		t.Fatalf("second page: %d orders, cursor %q", len(page.Data), page.NextCursor)
+	}
+}

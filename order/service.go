@@ -55,7 +55,9 @@ func (s *Service) CustomerOrder(ctx context.Context, customerID, id string) (Ord
 // MaxPageSize bounds a page of orders.
 const MaxPageSize = 100
 
-// Orders lists orders newest first. The limit is clamped to 1..MaxPageSize.
+// Orders lists orders newest first. The limit is clamped to 1..MaxPageSize+1,
+// so that a caller can ask for one more than a page to learn whether a next
+// page exists.
 func (s *Service) Orders(ctx context.Context, f Filter) ([]Order, error) {
 	var v shopd.Validation
 	v.Check(f.Status == "" || f.Status.Valid(), "status", "must be a known order status")
@@ -64,7 +66,7 @@ func (s *Service) Orders(ctx context.Context, f Filter) ([]Order, error) {
 		return nil, err
 	}
 	f.Email = strings.ToLower(strings.TrimSpace(f.Email))
-	f.Limit = min(max(f.Limit, 1), MaxPageSize)
+	f.Limit = min(max(f.Limit, 1), MaxPageSize+1) // one more than a page tells whether another follows
 	return s.store.Orders(ctx, f)
 }
 

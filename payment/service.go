@@ -215,6 +215,9 @@ func (s *Service) Execute(ctx context.Context, id string) (Payment, error) {
 	callCtx, cancel := context.WithTimeout(ctx, s.callTimeout)
 	ch, gerr := gw.Authorize(callCtx, authorizeRequest(p))
 	cancel()
+	if gerr == nil {
+		shopd.CrashPoint("payment.charged") // the gateway took the money; nothing is recorded yet
+	}
 	return s.recordCharge(ctx, p, ch, gerr)
 }
 

@@ -160,8 +160,9 @@ func (s *Service) Record(ctx context.Context, e AuditEntry) error {
 	return s.store.AppendAudit(ctx, e)
 }
 
-// Audit lists audit entries newest first. The limit is clamped to 1..100.
+// Audit lists audit entries newest first. The limit is clamped to 1..101 (a
+// page of 100 and one more to tell whether another follows).
 func (s *Service) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
-	f.Limit = min(max(f.Limit, 1), 100)
+	f.Limit = min(max(f.Limit, 1), 101) // a page of 100, plus one to tell whether another follows
 	return s.store.Audit(ctx, f)
 }

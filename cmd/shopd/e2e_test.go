@@ -54,7 +54,14 @@ func dbArgs(t *testing.T, d sqlstore.Dialect) []string {
 // startServe starts `shopd serve` on a free port and waits until /readyz answers 200.
 func startServe(t *testing.T, bin string, args ...string) *process {
 	t.Helper()
+	return startServeEnv(t, bin, nil, args...)
+}
+
+// startServeEnv is startServe with extra environment variables (KEY=value).
+func startServeEnv(t *testing.T, bin string, env []string, args ...string) *process {
+	t.Helper()
 	p := &process{cmd: exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stderr = p.stderr
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {

@@ -400,6 +400,6 @@ func (g *Gateway) LookupRefund(ctx context.Context, req payment.RefundRequest) (
 // Charges lists the ledger (newest first, limit clamped to 1..500) with
 // counts over all of it.
 func (g *Gateway) Charges(ctx context.Context, f Filter) ([]Entry, Counts, error) {
-	f.Limit = min(max(f.Limit, 1), 500)
+	f.Limit = min(max(f.Limit, 1), 501) // a page of 500, plus one to tell whether another follows
 	return g.ledger.TestCharges(ctx, f)
 }
