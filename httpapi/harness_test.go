@@ -28,6 +28,7 @@ import (
 	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/market"
 	"github.com/shopd/shopd/order"
+	"github.com/shopd/shopd/orderops"
 	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/payment/testgateway"
 	"github.com/shopd/shopd/sqlstore"
@@ -57,6 +58,7 @@ type services struct {
 	carts     *cart.Service
 	payments  *payment.Service
 	checkout  *checkout.Service
+	orderOps  *orderops.Service
 }
 
 // testStart is the test clock's first reading.
@@ -80,6 +82,7 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	svc.carts.Catalog, svc.carts.Markets = svc.catalog, svc.markets
 	svc.payments = payment.NewService(db.Payments(), clock, payment.WithGateway(testgateway.New(db.TestGatewayLedger(), testgateway.Options{Clock: clock})))
 	svc.checkout = checkout.NewService(db.Checkout(), svc.carts, svc.inventory, svc.payments, clock)
+	svc.orderOps = orderops.NewService(db.OrderOps(), svc.payments, clock)
 	ctx := context.Background()
 	if err := svc.markets.EnsureDefaults(ctx); err != nil {
 		t.Fatal(err)
@@ -97,6 +100,7 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 		Carts:       svc.carts,
 		Payments:    svc.payments,
 		Checkout:    svc.checkout,
+		OrderOps:    svc.orderOps,
 		Ready:       func(ctx context.Context) error { return db.Ping(ctx) },
 	})
 	if err != nil {

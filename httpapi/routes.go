@@ -95,6 +95,11 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/orders/{order}", customerOnly, s.getMyOrder},
 		{"GET", "/v1/admin/orders", staffRole(support), s.adminListOrders},
 		{"GET", "/v1/admin/orders/{order}", staffRole(support), s.adminGetOrder},
+		{"POST", "/v1/admin/orders/{order}/cancel", staffRole(support), s.cancelOrder},
+		{"POST", "/v1/admin/orders/{order}/refunds", staffRole(support), s.refundOrder},
+		{"POST", "/v1/admin/orders/{order}/fulfillments", staffRole(support), s.fulfillOrder},
+		{"POST", "/v1/admin/orders/{order}/deliver", staffRole(support), s.deliverOrder},
+		{"POST", "/v1/admin/orders/{order}/returns", staffRole(support), s.returnOrder},
 
 		// Storefront: carts (a guest cart is reached by its unguessable ID; a
 		// customer's cart only with that customer's session).

@@ -21,6 +21,7 @@ import (
 	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/market"
 	"github.com/shopd/shopd/order"
+	"github.com/shopd/shopd/orderops"
 	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/staff"
 )
@@ -43,6 +44,7 @@ type Deps struct {
 	Payments    *payment.Service
 	Orders      *order.Service
 	Checkout    *checkout.Service
+	OrderOps    *orderops.Service
 	// Ready reports whether the store can serve (reachable, migrated).
 	Ready func(ctx context.Context) error
 	// DefaultMarket prices storefront reads that name no market; "us" if empty.

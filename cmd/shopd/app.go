@@ -14,6 +14,7 @@ import (
 	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/market"
 	"github.com/shopd/shopd/order"
+	"github.com/shopd/shopd/orderops"
 	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/platform"
 	"github.com/shopd/shopd/sqlstore"
@@ -35,6 +36,7 @@ type app struct {
 	// payments and checkout exist after withPayments.
 	payments    *payment.Service
 	checkout    *checkout.Service
+	orderOps    *orderops.Service
 	idempotency *idempotency.Service
 }
 
@@ -89,6 +91,7 @@ func (a *app) withPayments(pf paymentFlags) error {
 	}
 	a.payments = svc
 	a.checkout = checkout.NewService(a.db.Checkout(), a.carts, a.inventory, a.payments, a.clock)
+	a.orderOps = orderops.NewService(a.db.OrderOps(), a.payments, a.clock)
 	return nil
 }
 

@@ -89,6 +89,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		Carts:         a.carts,
 		Payments:      a.payments,
 		Checkout:      a.checkout,
+		OrderOps:      a.orderOps,
 		Ready:         func(ctx context.Context) error { return errors.Join(a.db.Ping(ctx), a.db.MigrationsCurrent(ctx)) },
 		DefaultMarket: *defaultMarket,
 		MaxBodyBytes:  int64(*maxBody),
