@@ -26,6 +26,7 @@ var suites = []struct {
 	{"Carts", testCarts},
 	{"Orders", testOrders},
 	{"PurchaseLimits", testPurchaseLimits},
+	{"OrderOps", testOrderOps},
 }
 
 // Run runs the whole conformance suite on every engine.
