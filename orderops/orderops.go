@@ -71,6 +71,8 @@ type Tx interface {
 	OrderFulfillments(ctx context.Context, orderID string) ([]Fulfillment, error)
 	InsertOrderReturn(ctx context.Context, r Return) error
 	OrderReturns(ctx context.Context, orderID string) ([]Return, error)
+	// SucceededRefunds sums the payment's refunds the gateway confirmed.
+	SucceededRefunds(ctx context.Context, paymentID string) (int64, error)
 }
 
 // Store runs order operations' transactions and reads orders.
@@ -403,10 +405,15 @@ func (s *Service) Cancel(ctx context.Context, orderID, reason, staffKeyID string
 		return o, err
 	}
 	if left <= 0 {
-		if retry {
-			return o, o.Status.Transition(order.StatusCanceled)
+		if !retry {
+			return o, nil
 		}
-		return o, nil
+		// A refund left pending by an earlier cancel may have settled since.
+		synced, err := s.syncRefunded(ctx, o, "", shopd.Money{}, "")
+		if err != nil || synced.Refunded.Amount != o.Refunded.Amount {
+			return synced, err
+		}
+		return o, o.Status.Transition(order.StatusCanceled)
 	}
 	if reason == "" {
 		reason = "order canceled"
@@ -487,21 +494,40 @@ func (s *Service) refund(ctx context.Context, o order.Order, amount shopd.Money,
 	if r.Status != payment.RefundSucceeded {
 		return o, shopd.TypedErrorf(shopd.EUNAVAILABLE, "refund-pending", "Refund %s is %s; the reconciler settles it.", r.ID, r.Status)
 	}
+	return s.syncRefunded(ctx, o, r.ID, amount, reason)
+}
+
+// syncRefunded sets the order's refunded amount to what its payment's
+// confirmed refunds add up to, read under the order's lock so concurrent
+// refunds never lose one another's amounts; refunds the reconciler settled
+// later are picked up too. With a refund ID it appends order.refunded.
+func (s *Service) syncRefunded(ctx context.Context, o order.Order, refundID string, amount shopd.Money, reason string) (order.Order, error) {
 	var out order.Order
-	err = s.store.InTx(ctx, func(tx Tx) error {
+	err := s.store.InTx(ctx, func(tx Tx) error {
 		o, err := tx.LockOrder(ctx, o.ID)
 		if err != nil {
 			return err
 		}
+		out = o
+		total, err := tx.SucceededRefunds(ctx, o.PaymentID)
+		if err != nil {
+			return err
+		}
+		refunded := min(o.Total.Amount, max(o.Refunded.Amount, total))
+		if refunded == o.Refunded.Amount && refundID == "" {
+			return nil
+		}
+		if refundID == "" {
+			amount = shopd.Money{Amount: refunded - o.Refunded.Amount, Currency: o.Total.Currency}
+		}
 		now := s.clock.Now()
-		o.Refunded.Amount = min(o.Total.Amount, o.Refunded.Amount+amount.Amount)
+		o.Refunded.Amount, o.UpdatedAt = refunded, now
 		o.RefundStatus = order.RefundStatusFor(o.Total.Amount, o.Refunded.Amount)
-		o.UpdatedAt = now
 		if err := tx.UpdateOrderStatus(ctx, o); err != nil {
 			return err
 		}
 		out = o
-		return appendEvent(ctx, tx, "order.refunded", o.ID, refundedEvent{Order: o, RefundID: r.ID, Amount: amount, Reason: reason}, now)
+		return appendEvent(ctx, tx, "order.refunded", o.ID, refundedEvent{Order: o, RefundID: refundID, Amount: amount, Reason: reason}, now)
 	})
 	return out, err
 }

@@ -139,3 +139,11 @@ func (tx *Tx) OrderReturns(ctx context.Context, orderID string) ([]orderops.Retu
 	}
 	return out, rows.Err()
 }
+
+// SucceededRefunds sums the payment's refunds the gateway confirmed, in the
+// transaction.
+func (tx *Tx) SucceededRefunds(ctx context.Context, paymentID string) (int64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM payment_refunds WHERE payment_id = $1 AND status = 'succeeded'`, paymentID).Scan(&n)
+	return n, err
+}
