@@ -1,8 +1,11 @@
 package httpapi_test
 
 import (
+	"context"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/shopd/shopd/payment/testgateway"
 	"github.com/shopd/shopd/sqlstore"
@@ -130,6 +133,28 @@ func TestOrderCancel(t *testing.T) {
 		// The purchase limit was given back.
 		e.buy(t, variant, 2, "ana@example.com")
 
+		// A payment in doubt (charged, then the gateway answered 5xx): the
+		// order stays pending and cancel is refused, so a payment that turns
+		// out taken never meets a canceled order; once reconciled it is paid
+		// and cancel refunds it.
+		e.do("POST", "/v1/admin/stock/receive", map[string]any{"warehouse": "west", "sku": "DROP-1", "quantity": 2}, as(e.keys[staff.RoleAdmin])).want(t, 200)
+		var doubt opsOrder
+		e.do("POST", "/v1/checkouts", checkoutBody(e.cart(t, "us", variant, 1), "cy@example.com", "tok_error_after_charge", nyAddress)).want(t, 202).JSON(t, &doubt)
+		if doubt.Status != "pending_payment" {
+			t.Fatalf("order in doubt %+v", doubt)
+		}
+		e.do("POST", "/v1/admin/orders/"+doubt.ID+"/cancel", nil, support).wantProblem(t, 409, "payment-in-doubt")
+		e.do("POST", "/v1/admin/orders/"+doubt.ID+"/refunds", map[string]any{"amount": map[string]any{"amount": 1, "currency": "USD"}}, support).
+			wantProblem(t, 409, "order-not-paid")
+		e.clock.Advance(time.Hour)
+		if n, err := e.svc.payments.Reconcile(context.Background(), 0); err != nil || n != 1 {
+			t.Fatalf("reconcile: %d, %v", n, err)
+		}
+		e.do("POST", "/v1/admin/orders/"+doubt.ID+"/cancel", nil, support).want(t, 200).JSON(t, &c)
+		if c.Status != "canceled" || c.RefundStatus != "refunded" || c.Refunded.Amount != doubt.Total.Amount {
+			t.Fatalf("cancel after reconcile %+v", c)
+		}
+
 		// A declined order is already canceled and took no money.
 		e.do("POST", "/v1/admin/stock/receive", map[string]any{"warehouse": "west", "sku": "DROP-1", "quantity": 1}, as(e.keys[staff.RoleAdmin])).want(t, 200)
 		var declined struct{ Data []opsOrder }
@@ -245,6 +270,18 @@ func TestOrderFulfillment(t *testing.T) {
 		}
 		if got := e.stockIn(t); got["east"] != stock["east"]+1 {
 			t.Fatalf("stock after the last return %v", got)
+		}
+
+		// Every step is in the outbox, in order.
+		var evs struct{ Data []struct{ Type string } }
+		e.do("GET", "/v1/admin/events?subject="+o.ID, nil, support).want(t, 200).JSON(t, &evs)
+		var types []string
+		for _, ev := range evs.Data {
+			types = append(types, ev.Type)
+		}
+		if got, want := strings.Join(types, " "), "order.created order.paid order.fulfilled order.fulfilled order.fulfilled order.shipped order.delivered "+
+			"order.returned order.refunded order.returned order.refunded"; got != want {
+			t.Fatalf("events\n got %s\nwant %s", got, want)
 		}
 
 		// A return is refused on an order that did not ship.
