@@ -65,12 +65,18 @@ func TestValidation(t *testing.T) {
 		}},
 		{"cancel long reason", "reason", func() error { _, err := s.Cancel(ctx, "ord_1", long, ""); return err }},
 		{"refund zero", "amount.amount", func() error { _, err := s.Refund(ctx, "ord_1", shopd.Money{Currency: "USD"}, ""); return err }},
-		{"refund negative", "amount.amount", func() error { _, err := s.Refund(ctx, "ord_1", shopd.Money{Amount: -5, Currency: "USD"}, ""); return err }},
+		{"refund negative", "amount.amount", func() error {
+			_, err := s.Refund(ctx, "ord_1", shopd.Money{Amount: -5, Currency: "USD"}, "")
+			return err
+		}},
 		{"refund too much", "amount.amount", func() error {
 			_, err := s.Refund(ctx, "ord_1", shopd.Money{Amount: 1_000_000_000_001, Currency: "USD"}, "")
 			return err
 		}},
-		{"refund long reason", "reason", func() error { _, err := s.Refund(ctx, "ord_1", shopd.Money{Amount: 5, Currency: "USD"}, long); return err }},
+		{"refund long reason", "reason", func() error {
+			_, err := s.Refund(ctx, "ord_1", shopd.Money{Amount: 5, Currency: "USD"}, long)
+			return err
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var e *shopd.Error
@@ -96,9 +102,15 @@ func TestUnknownOrder(t *testing.T) {
 		"fulfill": func() error { _, _, err := s.Fulfill(ctx, "prd_1", FulfillRequest{Warehouse: "east"}); return err },
 		"deliver": func() error { _, err := s.Deliver(ctx, "x"); return err },
 		"cancel":  func() error { _, err := s.Cancel(ctx, "", "", ""); return err },
-		"return":  func() error { _, _, err := s.Return(ctx, "cus_1", ReturnRequest{Warehouse: "east", Lines: []LineQuantity{{LineID: "oln_1", Quantity: 1}}}); return err },
-		"refund":  func() error { _, err := s.Refund(ctx, "ref_1", shopd.Money{Amount: 5, Currency: "USD"}, ""); return err },
-		"list":    func() error { _, err := s.Fulfillments(ctx, "ful_1"); return err },
+		"return": func() error {
+			_, _, err := s.Return(ctx, "cus_1", ReturnRequest{Warehouse: "east", Lines: []LineQuantity{{LineID: "oln_1", Quantity: 1}}})
+			return err
+		},
+		"refund": func() error {
+			_, err := s.Refund(ctx, "ref_1", shopd.Money{Amount: 5, Currency: "USD"}, "")
+			return err
+		},
+		"list": func() error { _, err := s.Fulfillments(ctx, "ful_1"); return err },
 	} {
 		var e *shopd.Error
 		if err := run(); !errors.As(err, &e) || e.Code != shopd.ENOTFOUND || e.Type != "order-not-found" {
