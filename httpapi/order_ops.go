@@ -10,6 +10,8 @@ import (
 	"github.com/shopd/shopd/orderops"
 )
 
+var errOrderOpsUnavailable = shopd.Errorf(shopd.EUNAVAILABLE, "order operations are not configured on this server")
+
 // decodeOptional decodes a JSON body into v unless the body is empty.
 func decodeOptional(r *http.Request, v any) error {
 	body, err := io.ReadAll(r.Body)
@@ -25,6 +27,9 @@ func decodeOptional(r *http.Request, v any) error {
 
 // cancelOrder cancels a paid order: restock, give back, refund the rest.
 func (s *Server) cancelOrder(w http.ResponseWriter, r *http.Request) error {
+	if s.OrderOps == nil {
+		return errOrderOpsUnavailable
+	}
 	var req struct {
 		Reason string `json:"reason"`
 	}
@@ -40,6 +45,9 @@ func (s *Server) cancelOrder(w http.ResponseWriter, r *http.Request) error {
 
 // refundOrder refunds part or all of an order's captured payment.
 func (s *Server) refundOrder(w http.ResponseWriter, r *http.Request) error {
+	if s.OrderOps == nil {
+		return errOrderOpsUnavailable
+	}
 	var req struct {
 		Amount *struct {
 			Amount   int64  `json:"amount"`
@@ -70,6 +78,9 @@ type fulfillmentJSON struct {
 
 // fulfillOrder ships units of an order from one warehouse.
 func (s *Server) fulfillOrder(w http.ResponseWriter, r *http.Request) error {
+	if s.OrderOps == nil {
+		return errOrderOpsUnavailable
+	}
 	var req struct {
 		Warehouse      string                  `json:"warehouse"`
 		Lines          []orderops.LineQuantity `json:"lines"`
@@ -93,6 +104,9 @@ func (s *Server) fulfillOrder(w http.ResponseWriter, r *http.Request) error {
 
 // deliverOrder marks a shipped order delivered.
 func (s *Server) deliverOrder(w http.ResponseWriter, r *http.Request) error {
+	if s.OrderOps == nil {
+		return errOrderOpsUnavailable
+	}
 	o, err := s.OrderOps.Deliver(r.Context(), r.PathValue("order"))
 	if err != nil {
 		return err
@@ -111,6 +125,9 @@ type returnJSON struct {
 
 // returnOrder restocks returned units and optionally refunds them.
 func (s *Server) returnOrder(w http.ResponseWriter, r *http.Request) error {
+	if s.OrderOps == nil {
+		return errOrderOpsUnavailable
+	}
 	var req struct {
 		Warehouse string                  `json:"warehouse"`
 		Lines     []orderops.LineQuantity `json:"lines"`
