@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -383,6 +384,60 @@ func TestOrderRefunds(t *testing.T) {
 		}
 		if n := e.gatewayCounts(t).Refunds; n != refunds+66 {
 			t.Fatalf("gateway refunds %d, want %d", n, refunds+66)
+		}
+	})
+}
+
+// TestOrderOpsConcurrent: concurrent fulfillments and returns of one order
+// serialize on the order: 30 fulfillments of everything → exactly one; 50
+// returns of one unit with refunds on a 3-unit order → exactly 3, the stock
+// up by exactly 3 and exactly the line total refunded.
+func TestOrderOpsConcurrent(t *testing.T) {
+	storetest.EachEngine(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		variant := e.dropShop(t, 0, map[string]int{"west": 3})
+		o := e.buy(t, variant, 3, "ana@example.com")
+		support := as(e.keys[staff.RoleSupport])
+		base := "/v1/admin/orders/" + o.ID
+		stampede := func(n int, path string, body any) map[string]int {
+			out := map[string]int{}
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					r := e.do("POST", path, body, support)
+					mu.Lock()
+					defer mu.Unlock()
+					key := fmt.Sprint(r.Status)
+					if r.Status >= 400 {
+						key += " " + r.Problem()
+					}
+					out[key]++
+				}()
+			}
+			close(start)
+			wg.Wait()
+			return out
+		}
+		got := stampede(30, base+"/fulfillments", map[string]any{"warehouse": "west"})
+		if got["201"] != 1 || got["409 invalid-transition"] != 29 || len(got) != 2 {
+			t.Fatalf("fulfillment stampede %v", got)
+		}
+		got = stampede(50, base+"/returns", map[string]any{"warehouse": "west", "lines": []map[string]any{{"line_id": o.Lines[0].ID, "quantity": 1}}, "refund": true})
+		if got["201"] != 3 || got["409 return-exceeds-shipped"] != 47 || len(got) != 2 {
+			t.Fatalf("return stampede %v", got)
+		}
+		if onHand, reserved := e.stockOf(t); onHand != 3 || reserved != 0 {
+			t.Fatalf("on hand %d, reserved %d; want 3 and 0", onHand, reserved)
+		}
+		var r opsOrder
+		e.do("GET", "/v1/admin/orders/"+o.ID, nil, support).want(t, 200).JSON(t, &r)
+		if r.Refunded.Amount != o.Lines[0].Total.Amount || r.Status != "shipped" {
+			t.Fatalf("after the returns %+v; line total %d", r, o.Lines[0].Total.Amount)
 		}
 	})
 }
