@@ -225,6 +225,16 @@ func TestOrderFulfillment(t *testing.T) {
 			t.Fatalf("last fulfillment %+v", f)
 		}
 		e.do("POST", base+"/fulfillments", map[string]any{"warehouse": "west"}, support).wantProblem(t, 409, "invalid-transition")
+		var shown struct {
+			Fulfillments []struct {
+				Warehouse      string
+				TrackingNumber string `json:"tracking_number"`
+			}
+		}
+		e.do("GET", base, nil, support).want(t, 200).JSON(t, &shown)
+		if fs := shown.Fulfillments; len(fs) != 3 || fs[0].Warehouse != "east" || fs[0].TrackingNumber != "1Z999" || fs[2].TrackingNumber != "1Z998" {
+			t.Fatalf("fulfillments on the order %+v", fs)
+		}
 
 		var d opsOrder
 		e.do("POST", base+"/deliver", nil, support).want(t, 200).JSON(t, &d)

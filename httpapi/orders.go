@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shopd/shopd/order"
+	"github.com/shopd/shopd/orderops"
 )
 
 // orderJSON is an order as the API shows it, with amounts formatted for the
@@ -32,6 +33,8 @@ type orderJSON struct {
 	UpdatedAt    time.Time          `json:"updated_at"`
 	PaidAt       time.Time          `json:"paid_at,omitzero"`
 	CanceledAt   time.Time          `json:"canceled_at,omitzero"`
+	// Fulfillments are shown on single-order responses (not in lists).
+	Fulfillments []orderops.Fulfillment `json:"fulfillments,omitempty"`
 }
 
 type orderLineJSON struct {
@@ -111,6 +114,11 @@ func (s *Server) respondOrderStatus(w http.ResponseWriter, r *http.Request, stat
 	out, err := s.orderOut(r.Context(), o)
 	if err != nil {
 		return err
+	}
+	if s.OrderOps != nil && o.Status != order.StatusPendingPayment {
+		if out[0].Fulfillments, err = s.OrderOps.Fulfillments(r.Context(), o.ID); err != nil {
+			return err
+		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	return respond(w, status, out[0])
