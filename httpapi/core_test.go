@@ -234,3 +234,19 @@ func TestAPIKeyRoleOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsEndpoint checks that requests are counted per route pattern.
+func TestMetricsEndpoint(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, sqlstore.SQLite))
+	e.do("GET", "/livez", nil).want(t, 200)
+	e.do("GET", "/v1/products/nope", nil).want(t, 404)
+	body := string(e.do("GET", "/metrics", nil).want(t, 200).Body)
+	for _, want := range []string{
+		`shopd_http_requests_total{method="GET",route="GET /livez",status="200"} 1`,
+		`shopd_http_requests_total{method="GET",route="GET /v1/products/{product}",status="404"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/shopd/shopd/orderops"
 	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/payment/testgateway"
+	"github.com/shopd/shopd/platform"
 	"github.com/shopd/shopd/sqlstore"
 	"github.com/shopd/shopd/staff"
 )
@@ -101,6 +102,7 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 		Payments:    svc.payments,
 		Checkout:    svc.checkout,
 		OrderOps:    svc.orderOps,
+		Metrics:     platform.NewMetrics("test"),
 		Ready:       func(ctx context.Context) error { return db.Ping(ctx) },
 	})
 	if err != nil {

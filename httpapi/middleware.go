@@ -109,12 +109,19 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
 		r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
 		sw := &statusWriter{ResponseWriter: w, info: info}
+		var done func(method, route string, status int, d time.Duration)
+		if s.Metrics != nil {
+			done = s.Metrics.Begin()
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
 				s.writeError(sw, r, fmt.Errorf("panic: %v", p))
+			}
+			if done != nil {
+				done(r.Method, info.route, info.status, time.Since(start))
 			}
 			level := slog.LevelInfo
 			if info.status >= 500 {

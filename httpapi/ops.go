@@ -28,6 +28,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	return respond(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
+// metrics serves the Prometheus metrics (404 when metrics are off).
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
+	if s.Metrics == nil {
+		return shopd.TypedErrorf(shopd.ENOTFOUND, "route-not-found", "Metrics are off.")
+	}
+	s.Metrics.Handler().ServeHTTP(w, r)
+	return nil
+}
+
 // openAPI serves the API's OpenAPI 3 document.
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")

@@ -24,6 +24,7 @@ func (s *Server) routes() []route {
 		// Operations.
 		{"GET", "/livez", public, s.livez},
 		{"GET", "/readyz", public, s.readyz},
+		{"GET", "/metrics", public, s.metrics},
 		{"GET", "/v1/openapi.json", public, s.openAPI},
 
 		// Storefront: markets and catalog.

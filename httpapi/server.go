@@ -23,6 +23,7 @@ import (
 	"github.com/shopd/shopd/order"
 	"github.com/shopd/shopd/orderops"
 	"github.com/shopd/shopd/payment"
+	"github.com/shopd/shopd/platform"
 	"github.com/shopd/shopd/staff"
 )
 
@@ -45,6 +46,9 @@ type Deps struct {
 	Orders      *order.Service
 	Checkout    *checkout.Service
 	OrderOps    *orderops.Service
+	// Metrics records per-route request counts and latency and serves
+	// /metrics; nil turns both off.
+	Metrics *platform.Metrics
 	// Ready reports whether the store can serve (reachable, migrated).
 	Ready func(ctx context.Context) error
 	// DefaultMarket prices storefront reads that name no market; "us" if empty.
@@ -100,11 +104,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.observe(s.mux).ServeHTTP(w, r)
 }
 
-// ProbesOnly returns a handler that serves only /livez and /readyz, for
+// ProbesOnly returns a handler that serves only /livez, /readyz and /metrics, for
 // processes that run background work and no API (role worker).
 func (s *Server) ProbesOnly() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/livez" && r.URL.Path != "/readyz" {
+		if r.URL.Path != "/livez" && r.URL.Path != "/readyz" && r.URL.Path != "/metrics" {
 			s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s.writeError(w, r, shopd.TypedErrorf(shopd.ENOTFOUND, "route-not-found", "This process runs background work only (role worker)."))
 			})).ServeHTTP(w, r)

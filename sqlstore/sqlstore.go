@@ -10,8 +10,10 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -152,6 +154,15 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Pools returns the connection pools by name ("write" and "read" on
+// SQLite, "main" on PostgreSQL), for metrics.
+func (db *DB) Pools() map[string]*sql.DB {
+	if db.read == db.write {
+		return map[string]*sql.DB{"main": db.write}
+	}
+	return map[string]*sql.DB{"write": db.write, "read": db.read}
+}
+
 // Stats returns the pool statistics of the writer and reader pools.
 func (db *DB) Stats() (write, read sql.DBStats) { return db.write.Stats(), db.read.Stats() }
 
@@ -195,6 +206,22 @@ func (db *DB) MigrationsCurrent(ctx context.Context) error {
 		return shopd.Errorf(shopd.EUNAVAILABLE, "database migrations are pending; run `shopd migrate`")
 	}
 	return nil
+}
+
+// MigrationsHash identifies the embedded schema: a hash of every migration
+// file compiled into this binary (tests name migrated template databases
+// after it, so a binary never clones a template of another schema).
+func MigrationsHash() string {
+	h := sha256.New()
+	fs.WalkDir(migrations, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := fs.ReadFile(migrations, p)
+			h.Write([]byte(p))
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // redactURL hides a password in a database URL for logs and messages.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/httpapi"
 	"github.com/shopd/shopd/platform"
 	"github.com/shopd/shopd/worker"
@@ -75,7 +76,14 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 
+	metrics := platform.NewMetrics(shopd.BuildVersion())
+	for name, pool := range a.db.Pools() {
+		if err := metrics.RegisterDB(name, pool); err != nil {
+			return err
+		}
+	}
 	api, err := httpapi.NewServer(httpapi.Deps{
+		Metrics:       metrics,
 		Logger:        log,
 		Clock:         a.clock,
 		Idempotency:   a.idempotency,

@@ -10,15 +10,11 @@ package storetest
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -116,7 +112,7 @@ var (
 // migrations so a schema change makes a new one.
 func template(base string) (string, error) {
 	templateOnce.Do(func() {
-		templateName = "shopd_tpl_" + migrationsHash()
+		templateName = "shopd_tpl_" + sqlstore.MigrationsHash()
 		admin, err := sql.Open("pgx", base)
 		if err != nil {
 			templateErr = err
@@ -153,41 +149,6 @@ func template(base string) (string, error) {
 		}
 	})
 	return templateName, templateErr
-}
-
-func migrationsHash() string {
-	h := sha256.New()
-	fsys := os.DirFS(migrationsDir())
-	var names []string
-	fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			names = append(names, p)
-		}
-		return nil
-	})
-	sort.Strings(names)
-	for _, n := range names {
-		b, _ := fs.ReadFile(fsys, n)
-		h.Write([]byte(n))
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-// migrationsDir finds sqlstore/migrations from the test's working directory
-// (any package directory of the module).
-func migrationsDir() string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "sqlstore", "migrations")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "sqlstore/migrations"
-		}
-		dir = parent
-	}
 }
 
 func withDatabase(base, name string) string {
