@@ -9,37 +9,16 @@ import (
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/cart"
 	"github.com/shopd/shopd/catalog"
-	"github.com/shopd/shopd/httpapi"
-	"github.com/shopd/shopd/idempotency"
 	"github.com/shopd/shopd/sqlstore"
 	"github.com/shopd/shopd/sqlstore/storetest"
 	"github.com/shopd/shopd/staff"
 )
 
-// cartEnv is newEnv with the cart service wired, as cmd/shopd should wire
-// it.
+// cartEnv is newEnv and its cart service.
 func cartEnv(t *testing.T, db *sqlstore.DB) (*env, *cart.Service) {
 	t.Helper()
 	e := newEnv(t, db)
-	carts := cart.NewService(db.Carts(), e.clock)
-	carts.Catalog, carts.Markets = e.svc.catalog, e.svc.markets
-	srv, err := httpapi.NewServer(httpapi.Deps{
-		Clock:       e.clock,
-		Idempotency: &idempotency.Service{Store: db.Idempotency(), Clock: e.clock},
-		Markets:     e.svc.markets,
-		Catalog:     e.svc.catalog,
-		Customers:   e.svc.customers,
-		Staff:       e.svc.staff,
-		Events:      e.svc.events,
-		Orders:      e.svc.orders,
-		Carts:       carts,
-		Ready:       func(ctx context.Context) error { return db.Ping(ctx) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv = srv
-	return e, carts
+	return e, e.svc.carts
 }
 
 // cartMoney is Money in a cart response.

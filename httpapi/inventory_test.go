@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shopd/shopd/httpapi"
-	"github.com/shopd/shopd/idempotency"
 	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/sqlstore"
 	"github.com/shopd/shopd/sqlstore/storetest"
@@ -16,27 +14,10 @@ import (
 
 // newInvEnv is newEnv with the inventory service wired, and a product whose
 // variants have the SKUs GLOW-30 and GLOW-50.
-// TODO(lead): drop this once the harness Deps carry Inventory.
 func newInvEnv(t *testing.T, db *sqlstore.DB) (*env, *inventory.Service) {
 	t.Helper()
 	e := newEnv(t, db)
-	inv := inventory.NewService(db.Inventory(), e.clock)
-	inv.Markets = e.svc.markets
-	srv, err := httpapi.NewServer(httpapi.Deps{
-		Clock:       e.clock,
-		Idempotency: &idempotency.Service{Store: db.Idempotency(), Clock: e.clock},
-		Markets:     e.svc.markets,
-		Catalog:     e.svc.catalog,
-		Customers:   e.svc.customers,
-		Staff:       e.svc.staff,
-		Events:      e.svc.events,
-		Inventory:   inv,
-		Ready:       func(ctx context.Context) error { return db.Ping(ctx) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv = srv
+	inv := e.svc.inventory
 	price := map[string]any{"us": map[string]any{"amount": map[string]any{"amount": 2400, "currency": "USD"}}}
 	e.do("POST", "/v1/admin/products", map[string]any{"title": "Glow Serum", "status": "active",
 		"variants": []map[string]any{{"sku": "GLOW-30", "options": map[string]string{"size": "30 ml"}, "prices": price},
