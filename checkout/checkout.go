@@ -134,30 +134,8 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	err = s.store.InTx(ctx, func(tx Tx) error {
-		if err := tx.InsertOrder(ctx, o); err != nil {
-			return err
-		}
-		if err := tx.InsertPayment(ctx, p); err != nil {
-			return err
-		}
-		if err := appendOrderEvent(ctx, tx, "order.created", o); err != nil {
-			return err
-		}
-		for _, u := range limitedUnits(q) {
-			if err := tx.CountPurchase(ctx, buyer(o), u.product, u.quantity, u.limit); err != nil {
-				return err
-			}
-		}
-		if o.DiscountCode != "" {
-			if _, err := tx.RedeemDiscount(ctx, o.DiscountCode, buyer(o), o.ID); err != nil {
-				return err
-			}
-		}
-		_, err := tx.ReserveStock(ctx, rr)
-		shopd.CrashPoint("checkout.reserving") // stock reserved, nothing committed
-		return err
-	})
+	pl := Placement{Order: o, Payment: p, Limits: limitedUnits(q), Reserve: rr}
+	err = s.store.InTx(ctx, func(tx Tx) error { return PlaceOrder(ctx, tx, pl) })
 	if err != nil {
 		return Result{}, err
 	}
@@ -169,6 +147,44 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Result, error) {
 		return res, errors.Join(perr, err)
 	}
 	return res, perr
+}
+
+// Placement is what one checkout writes in its transaction.
+type Placement struct {
+	Order   order.Order     // pending_payment, with PaymentID set
+	Payment payment.Payment // pending, from payment.Service.Prepare
+	Limits  []ProductUnits  // units of products with a purchase limit, sorted by product
+	Reserve inventory.ReserveRequest
+}
+
+// PlaceOrder is checkout's transaction: the order, its payment row and
+// order.created first, then the buyer's purchase counts, the discount
+// redemption and the stock reservation last, so that the hottest rows (a
+// drop's stock) stay locked for the shortest time. Any error leaves nothing.
+func PlaceOrder(ctx context.Context, tx Tx, pl Placement) error {
+	o := pl.Order
+	if err := tx.InsertOrder(ctx, o); err != nil {
+		return err
+	}
+	if err := tx.InsertPayment(ctx, pl.Payment); err != nil {
+		return err
+	}
+	if err := appendOrderEvent(ctx, tx, "order.created", o); err != nil {
+		return err
+	}
+	for _, u := range pl.Limits {
+		if err := tx.CountPurchase(ctx, buyer(o), u.Product, u.Quantity, u.Limit); err != nil {
+			return err
+		}
+	}
+	if o.DiscountCode != "" {
+		if _, err := tx.RedeemDiscount(ctx, o.DiscountCode, buyer(o), o.ID); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ReserveStock(ctx, pl.Reserve)
+	shopd.CrashPoint("checkout.reserving") // stock reserved, nothing committed
+	return err
 }
 
 // validate checks the outside input of a checkout.
@@ -231,25 +247,26 @@ func (s *Service) orderFor(q cart.Quote, req Request) (order.Order, []inventory.
 	return o, lines
 }
 
-// productUnits is how many units of a limited product an order buys.
-type productUnits struct {
-	product         string
-	quantity, limit int64
+// ProductUnits is how many units of a product with a purchase limit an
+// order buys.
+type ProductUnits struct {
+	Product         string
+	Quantity, Limit int64
 }
 
 // limitedUnits sums the quote's units per product that has a purchase
 // limit, sorted by product ID so that concurrent checkouts lock the counts
 // in one order.
-func limitedUnits(q cart.Quote) []productUnits {
-	byProduct := map[string]productUnits{}
+func limitedUnits(q cart.Quote) []ProductUnits {
+	byProduct := map[string]ProductUnits{}
 	for _, l := range q.Lines {
 		if l.PurchaseLimit > 0 {
 			u := byProduct[l.ProductID]
-			u.product, u.quantity, u.limit = l.ProductID, u.quantity+int64(l.Quantity), int64(l.PurchaseLimit)
+			u.Product, u.Quantity, u.Limit = l.ProductID, u.Quantity+int64(l.Quantity), int64(l.PurchaseLimit)
 			byProduct[l.ProductID] = u
 		}
 	}
-	out := make([]productUnits, 0, len(byProduct))
+	out := make([]ProductUnits, 0, len(byProduct))
 	for _, id := range slices.Sorted(maps.Keys(byProduct)) {
 		out = append(out, byProduct[id])
 	}

@@ -1,0 +1,158 @@
+package checkout_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/checkout"
+	"github.com/shopd/shopd/inventory"
+	"github.com/shopd/shopd/market"
+	"github.com/shopd/shopd/order"
+	"github.com/shopd/shopd/payment"
+	"github.com/shopd/shopd/payment/testgateway"
+	"github.com/shopd/shopd/seed"
+	"github.com/shopd/shopd/sqlstore"
+	"github.com/shopd/shopd/sqlstore/storetest"
+)
+
+// BenchmarkCheckoutTx compares checkout's transaction (order with its line,
+// payment row, order.created event, stock reservation) with a bare
+// conditional UPDATE of the same stock row, from the same number of clients
+// in the same run: for one hot SKU and for 1,000 SKUs, on every engine.
+// Compare the ratio, not the absolute numbers (shared, noisy machines).
+func BenchmarkCheckoutTx(b *testing.B) {
+	for _, d := range storetest.Engines(b) {
+		b.Run(d.String(), func(b *testing.B) {
+			f := newFixture(b, storetest.Open(b, d))
+			for _, c := range []struct {
+				name string
+				skus []string
+			}{{"hot", f.skus[:1]}, {"spread", f.skus}} {
+				b.Run("bare-update/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.bareUpdate) })
+				b.Run("checkout/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.placeOrder) })
+			}
+		})
+	}
+}
+
+type fixture struct {
+	db        *sqlstore.DB
+	warehouse string
+	skus      []string
+	payments  *payment.Service
+	inventory *inventory.Service
+}
+
+func newFixture(b *testing.B, db *sqlstore.DB) *fixture {
+	ctx := context.Background()
+	clock := shopd.SystemClock{}
+	markets := market.NewService(db.Markets(), clock)
+	if err := markets.EnsureDefaults(ctx); err != nil {
+		b.Fatal(err)
+	}
+	us, err := markets.Market(ctx, "us")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ps := seed.Products(1, 400, []market.Market{us}, time.Now())
+	if err := db.Catalog().InsertProducts(ctx, ps); err != nil {
+		b.Fatal(err)
+	}
+	inv := inventory.NewService(db.Inventory(), clock)
+	inv.Markets = markets
+	wh, err := inv.CreateWarehouse(ctx, inventory.NewWarehouse{Code: "main", Name: "Main", Markets: []string{"us"}, Priority: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := &fixture{db: db, warehouse: wh.ID, inventory: inv,
+		payments: payment.NewService(db.Payments(), clock, payment.WithGateway(testgateway.New(db.TestGatewayLedger(), testgateway.Options{})))}
+	for _, p := range ps {
+		for _, v := range p.Variants {
+			if len(f.skus) < 1000 {
+				f.skus = append(f.skus, v.SKU)
+			}
+		}
+	}
+	for _, sku := range f.skus {
+		if _, err := inv.Receive(ctx, inventory.Receipt{Warehouse: "main", SKU: sku, Quantity: 1_000_000}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return f
+}
+
+// run calls op from 8 clients per CPU, each on the SKUs in turn, and reports
+// operations per second and the 99th percentile latency.
+func (f *fixture) run(b *testing.B, skus []string, op func(ctx context.Context, sku string) error) {
+	var mu sync.Mutex
+	var all []time.Duration
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		i := 0
+		for pb.Next() {
+			t := time.Now()
+			if err := op(context.Background(), skus[i%len(skus)]); err != nil {
+				b.Error(err)
+				return
+			}
+			mine = append(mine, time.Since(t))
+			i += 7
+		}
+		mu.Lock()
+		all = append(all, mine...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(all)
+	if len(all) > 0 {
+		b.ReportMetric(float64(len(all))/elapsed.Seconds(), "ops/s")
+		b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99_ms")
+	}
+}
+
+// bareUpdate is the reference: one conditional UPDATE of the stock row in
+// its own transaction.
+func (f *fixture) bareUpdate(ctx context.Context, sku string) error {
+	return f.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE stock SET reserved = reserved + 1 WHERE sku = $1 AND warehouse_id = $2 AND on_hand - reserved >= 1`, sku, f.warehouse)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return shopd.Errorf(shopd.ECONFLICT, "no stock")
+		}
+		return nil
+	})
+}
+
+// placeOrder runs checkout's transaction for one unit of sku.
+func (f *fixture) placeOrder(ctx context.Context, sku string) error {
+	now := time.Now().UTC()
+	price := shopd.Money{Amount: 2400, Currency: "USD"}
+	zero := shopd.Zero("USD")
+	o := order.Order{ID: shopd.NewID("ord"), Email: "bench@example.com", Market: "us", Status: order.StatusPendingPayment,
+		RefundStatus: order.RefundNone, Lines: []order.Line{{ID: shopd.NewID("oln"), VariantID: "var_bench", ProductID: "prd_bench", SKU: sku,
+			Title: "Bench", Quantity: 1, UnitPrice: price, Subtotal: price, Discount: zero, Tax: zero, Total: price}},
+		Subtotal: price, Discount: zero, Shipping: zero, Tax: zero, Total: price, Refunded: zero,
+		ShipTo: order.Address{Name: "B", Line1: "1 Main St", City: "Austin", Region: "TX", Country: "US"}, CreatedAt: now, UpdatedAt: now}
+	p, err := f.payments.Prepare(payment.Request{Reference: o.ID, Amount: price, Capture: true, Method: payment.Method{Token: "tok_visa"}})
+	if err != nil {
+		return err
+	}
+	o.PaymentID = p.ID
+	rr, err := f.inventory.NewReserveRequest(o.ID, "us", []inventory.Line{{SKU: sku, Quantity: 1}})
+	if err != nil {
+		return err
+	}
+	return f.db.Checkout().InTx(ctx, func(tx checkout.Tx) error {
+		return checkout.PlaceOrder(ctx, tx, checkout.Placement{Order: o, Payment: p, Reserve: rr})
+	})
+}
