@@ -3,6 +3,9 @@ package shopd
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Error codes. Every error a client can cause carries one of these; httpapi
@@ -86,6 +89,25 @@ func (v *Validation) Check(ok bool, field, msg string) bool {
 		v.fields = append(v.fields, FieldError{Field: field, Message: msg})
 	}
 	return ok
+}
+
+// Text checks one line of free text from outside: present if required,
+// valid UTF-8, at most max characters, no control characters. It records
+// the first problem for field and reports whether s passed.
+func (v *Validation) Text(field, s string, max int, required bool) bool {
+	switch {
+	case required && strings.TrimSpace(s) == "":
+		v.Addf(field, "is required")
+	case !utf8.ValidString(s):
+		v.Addf(field, "must be valid UTF-8")
+	case utf8.RuneCountInString(s) > max:
+		v.Addf(field, "must be at most %d characters", max)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		v.Addf(field, "must not contain control characters")
+	default:
+		return true
+	}
+	return false
 }
 
 // Err returns nil if no problem was recorded, or an EINVALID *Error listing them.

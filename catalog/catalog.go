@@ -388,7 +388,7 @@ func (s *Service) UpdateVariant(ctx context.Context, id string, u VariantUpdate)
 		checkSKU(&val, "sku", *u.SKU)
 	}
 	if u.Title != nil {
-		checkText(&val, "title", *u.Title, MaxTitleLen, false)
+		val.Text("title", *u.Title, MaxTitleLen, false)
 	}
 	if u.Options != nil {
 		checkOptions(&val, "options", u.Options)

@@ -128,25 +128,7 @@ func validName(s string, max int) bool {
 	return true
 }
 
-// checkText checks a one-line string: valid UTF-8, no control characters, at
-// most max characters, and not empty if required.
-func checkText(v *shopd.Validation, field, s string, max int, required bool) bool {
-	switch {
-	case required && strings.TrimSpace(s) == "":
-		v.Addf(field, "is required")
-	case !utf8.ValidString(s):
-		v.Addf(field, "must be valid UTF-8")
-	case utf8.RuneCountInString(s) > max:
-		v.Addf(field, "must be at most %d characters", max)
-	case strings.ContainsFunc(s, unicode.IsControl):
-		v.Addf(field, "must not contain control characters")
-	default:
-		return true
-	}
-	return false
-}
-
-// checkLongText checks multi-line text: as checkText, but newlines and tabs
+// checkLongText checks multi-line text: as shopd.Validation.Text, but newlines and tabs
 // are allowed.
 func checkLongText(v *shopd.Validation, field, s string, max int) {
 	switch {
@@ -208,7 +190,7 @@ func checkAttributes(v *shopd.Validation, field string, attrs map[string][]strin
 		}
 		for i, val := range values {
 			p := fmt.Sprintf("%s[%d]", path, i)
-			if !checkText(v, p, val, MaxAttributeValueLen, true) {
+			if !v.Text(p, val, MaxAttributeValueLen, true) {
 				continue
 			}
 			switch {
@@ -230,12 +212,12 @@ func checkMedia(v *shopd.Validation, field string, media []Media) {
 	}
 	for i, m := range media {
 		p := fmt.Sprintf("%s[%d]", field, i)
-		if checkText(v, p+".url", m.URL, MaxURLLen, true) {
+		if v.Text(p+".url", m.URL, MaxURLLen, true) {
 			u, err := url.Parse(m.URL)
 			v.Check(err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil && !strings.ContainsAny(m.URL, " \\"),
 				p+".url", "must be an https URL")
 		}
-		checkText(v, p+".alt", m.Alt, MaxAltLen, false)
+		v.Text(p+".alt", m.Alt, MaxAltLen, false)
 	}
 }
 
@@ -250,7 +232,7 @@ func checkOptions(v *shopd.Validation, field string, opts map[string]string) {
 			v.Addf(path, "option names must be 1 to %d of a-z, 0-9 and _", MaxOptionNameLen)
 			continue
 		}
-		if checkText(v, path, opts[name], MaxOptionValueLen, true) && strings.TrimSpace(opts[name]) != opts[name] {
+		if v.Text(path, opts[name], MaxOptionValueLen, true) && strings.TrimSpace(opts[name]) != opts[name] {
 			v.Addf(path, "must not start or end with spaces")
 		}
 	}
@@ -306,7 +288,7 @@ func checkFilters(v *shopd.Validation, attrs map[string][]string) {
 			continue
 		}
 		for _, val := range values {
-			if !checkText(v, path, val, MaxAttributeValueLen, true) {
+			if !v.Text(path, val, MaxAttributeValueLen, true) {
 				break
 			}
 		}
@@ -347,7 +329,7 @@ func buildProduct(np NewProduct, now time.Time) (Product, error) {
 	if np.LaunchAt != nil {
 		p.LaunchAt = storedTime(*np.LaunchAt)
 	}
-	titleOK := checkText(&v, "title", p.Title, MaxTitleLen, true)
+	titleOK := v.Text("title", p.Title, MaxTitleLen, true)
 	if p.Handle == "" && titleOK {
 		p.Handle = MakeHandle(p.Title)
 	} else if p.Handle != "" {
@@ -405,7 +387,7 @@ func buildVariant(v *shopd.Validation, nv NewVariant, prefix string, now time.Ti
 		out.Prices = map[string]Price{}
 	}
 	checkSKU(v, prefix+"sku", out.SKU)
-	checkText(v, prefix+"title", out.Title, MaxTitleLen, false)
+	v.Text(prefix+"title", out.Title, MaxTitleLen, false)
 	checkOptions(v, prefix+"options", out.Options)
 	if out.Title == "" {
 		out.Title = variantTitle(out.Options)
@@ -426,7 +408,7 @@ func checkUpdate(v *shopd.Validation, u ProductUpdate) {
 		checkHandle(v, "handle", *u.Handle)
 	}
 	if u.Title != nil {
-		checkText(v, "title", *u.Title, MaxTitleLen, true)
+		v.Text("title", *u.Title, MaxTitleLen, true)
 	}
 	if u.Description != nil {
 		checkLongText(v, "description", *u.Description, MaxDescriptionLen)

@@ -61,19 +61,11 @@ func hasControl(s string) bool {
 	return strings.ContainsFunc(s, unicode.IsControl)
 }
 
-// checkText validates a single-line text field: valid UTF-8, no control
-// characters, at most maxLen characters, and present if required. It
-// returns the trimmed text.
+// checkText trims a single-line text field, checks it with
+// shopd.Validation.Text and returns the trimmed text.
 func checkText(v *shopd.Validation, field, s string, maxLen int, required bool) string {
 	s = strings.TrimSpace(s)
-	switch {
-	case !utf8.ValidString(s) || hasControl(s):
-		v.Addf(field, "must be text without control characters")
-	case required && s == "":
-		v.Addf(field, "is required")
-	case utf8.RuneCountInString(s) > maxLen:
-		v.Addf(field, "must be at most %d characters", maxLen)
-	}
+	v.Text(field, s, maxLen, required)
 	return s
 }
 

@@ -578,7 +578,7 @@ func (s *Service) Movements(ctx context.Context, f MovementFilter) (MovementPage
 		v.Check(f.Kind.Valid(), "kind", "must be receipt, sale, return, adjustment, transfer_out, transfer_in or sync")
 	}
 	if f.Reference != "" {
-		checkText(&v, "reference", f.Reference, MaxReferenceLen)
+		v.Text("reference", f.Reference, MaxReferenceLen, false)
 	}
 	checkLimit(&v, f.Limit)
 	if f.Cursor != "" {

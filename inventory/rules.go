@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/shopd/shopd"
 )
@@ -70,19 +68,6 @@ func checkSKU(v *shopd.Validation, field, sku string) {
 	v.Check(ValidSKU(sku), field, "must be 1 to 64 printable ASCII characters without spaces")
 }
 
-// checkText checks optional free text: valid UTF-8, at most max characters,
-// no control characters.
-func checkText(v *shopd.Validation, field, s string, max int) {
-	switch {
-	case !utf8.ValidString(s):
-		v.Addf(field, "must be valid UTF-8")
-	case utf8.RuneCountInString(s) > max:
-		v.Addf(field, "must be at most %d characters", max)
-	case strings.ContainsFunc(s, unicode.IsControl):
-		v.Addf(field, "must not contain control characters")
-	}
-}
-
 func checkWarehouseRef(v *shopd.Validation, field, s string) {
 	v.Check(validRef(s), field, "must be a warehouse code or ID")
 }
@@ -121,7 +106,7 @@ func (nw NewWarehouse) build() (Warehouse, error) {
 	}
 	checkMarketCodes(&v, "markets", nw.Markets)
 	checkPriority(&v, "priority", nw.Priority)
-	checkText(&v, "region", nw.Region, MaxRegionLen)
+	v.Text("region", nw.Region, MaxRegionLen, false)
 	if err := v.Err(); err != nil {
 		return Warehouse{}, err
 	}
@@ -158,7 +143,7 @@ func (u *WarehouseUpdate) check() error {
 		checkPriority(&v, "priority", *u.Priority)
 	}
 	if u.Region != nil {
-		checkText(&v, "region", *u.Region, MaxRegionLen)
+		v.Text("region", *u.Region, MaxRegionLen, false)
 	}
 	return v.Err()
 }
@@ -184,7 +169,7 @@ func (u *WarehouseUpdate) apply(w *Warehouse) {
 
 func checkName(v *shopd.Validation, field, name string) {
 	if v.Check(name != "", field, "is required") {
-		checkText(v, field, name, MaxNameLen)
+		v.Text(field, name, MaxNameLen, false)
 	}
 }
 
@@ -211,8 +196,8 @@ func (r Receipt) check() error {
 	checkWarehouseRef(&v, "warehouse", r.Warehouse)
 	checkSKU(&v, "sku", r.SKU)
 	checkQuantity(&v, "quantity", r.Quantity)
-	checkText(&v, "reference", r.Reference, MaxReferenceLen)
-	checkText(&v, "note", r.Note, MaxNoteLen)
+	v.Text("reference", r.Reference, MaxReferenceLen, false)
+	v.Text("note", r.Note, MaxNoteLen, false)
 	checkThreshold(&v, "low_stock_threshold", r.LowStockThreshold)
 	return v.Err()
 }
@@ -223,7 +208,7 @@ func (a Adjustment) check() error {
 	checkSKU(&v, "sku", a.SKU)
 	v.Check(a.Delta != 0 && a.Delta >= -MaxQuantity && a.Delta <= MaxQuantity, "delta", "must be from -1000000 to 1000000, not 0")
 	if v.Check(strings.TrimSpace(a.Reason) != "", "reason", "is required") {
-		checkText(&v, "reason", a.Reason, MaxReasonLen)
+		v.Text("reason", a.Reason, MaxReasonLen, false)
 	}
 	checkThreshold(&v, "low_stock_threshold", a.LowStockThreshold)
 	return v.Err()
@@ -237,8 +222,8 @@ func (t Transfer) check() error {
 	}
 	checkSKU(&v, "sku", t.SKU)
 	checkQuantity(&v, "quantity", t.Quantity)
-	checkText(&v, "reference", t.Reference, MaxReferenceLen)
-	checkText(&v, "note", t.Note, MaxNoteLen)
+	v.Text("reference", t.Reference, MaxReferenceLen, false)
+	v.Text("note", t.Note, MaxNoteLen, false)
 	return v.Err()
 }
 
@@ -247,8 +232,8 @@ func (r Return) check() error {
 	checkWarehouseRef(&v, "warehouse", r.Warehouse)
 	checkSKU(&v, "sku", r.SKU)
 	checkQuantity(&v, "quantity", r.Quantity)
-	checkText(&v, "reference", r.Reference, MaxReferenceLen)
-	checkText(&v, "note", r.Note, MaxNoteLen)
+	v.Text("reference", r.Reference, MaxReferenceLen, false)
+	v.Text("note", r.Note, MaxNoteLen, false)
 	return v.Err()
 }
 
