@@ -310,17 +310,8 @@ func scanProducts(rows *sql.Rows) ([]catalog.Product, error) {
 			&attrs, &media, &created, &updated); err != nil {
 			return nil, err
 		}
-		p.Status, p.LaunchAt = catalog.Status(status), fromNullMicros(launch)
-		p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
-		if err := json.Unmarshal([]byte(attrs), &p.Attributes); err != nil {
-			return nil, fmt.Errorf("sqlstore: product %s attributes: %w", p.ID, err)
-		}
-		if err := json.Unmarshal([]byte(media), &p.Media); err != nil {
-			return nil, fmt.Errorf("sqlstore: product %s media: %w", p.ID, err)
-		}
-		p.Attributes, p.Variants = catalogNonNil(p.Attributes), []catalog.Variant{}
-		if p.Media == nil {
-			p.Media = []catalog.Media{}
+		if err := decodeProduct(&p, status, launch, attrs, media, created, updated); err != nil {
+			return nil, err
 		}
 		out = append(out, p)
 	}
@@ -620,4 +611,22 @@ func (s *CatalogStore) page(ctx context.Context, limit int, market, q string, ar
 		page.Products = []catalog.Product{}
 	}
 	return page, err
+}
+
+// decodeProduct fills the product columns that are stored encoded: status,
+// times, and the attributes and media JSON.
+func decodeProduct(p *catalog.Product, status string, launch sql.NullInt64, attrs, media string, created, updated int64) error {
+	p.Status, p.LaunchAt = catalog.Status(status), fromNullMicros(launch)
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if err := json.Unmarshal([]byte(attrs), &p.Attributes); err != nil {
+		return fmt.Errorf("sqlstore: product %s attributes: %w", p.ID, err)
+	}
+	if err := json.Unmarshal([]byte(media), &p.Media); err != nil {
+		return fmt.Errorf("sqlstore: product %s media: %w", p.ID, err)
+	}
+	p.Attributes, p.Variants = catalogNonNil(p.Attributes), []catalog.Variant{}
+	if p.Media == nil {
+		p.Media = []catalog.Media{}
+	}
+	return nil
 }

@@ -50,17 +50,8 @@ func (s *CatalogStore) VariantsInMarket(ctx context.Context, market string, ids 
 			&amount, &currency, &cmp); err != nil {
 			return nil, err
 		}
-		p.Status, p.LaunchAt = catalog.Status(status), fromNullMicros(launch)
-		p.CreatedAt, p.UpdatedAt = fromMicros(pCreated), fromMicros(pUpdated)
-		if err := json.Unmarshal([]byte(attrs), &p.Attributes); err != nil {
-			return nil, fmt.Errorf("sqlstore: product %s attributes: %w", p.ID, err)
-		}
-		if err := json.Unmarshal([]byte(media), &p.Media); err != nil {
-			return nil, fmt.Errorf("sqlstore: product %s media: %w", p.ID, err)
-		}
-		p.Attributes, p.Variants = catalogNonNil(p.Attributes), []catalog.Variant{}
-		if p.Media == nil {
-			p.Media = []catalog.Media{}
+		if err := decodeProduct(p, status, launch, attrs, media, pCreated, pUpdated); err != nil {
+			return nil, err
 		}
 		if err := json.Unmarshal([]byte(opts), &v.Options); err != nil {
 			return nil, fmt.Errorf("sqlstore: variant %s options: %w", v.ID, err)
