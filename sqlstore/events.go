@@ -26,21 +26,20 @@ func (tx *Tx) AppendEvent(ctx context.Context, e event.Event) error {
 // Events implements event.Store.
 func (s *EventStore) Events(ctx context.Context, f event.Filter) ([]event.Event, error) {
 	q := `SELECT id, type, subject, data, created_at FROM events WHERE 1 = 1`
-	var args []any
-	arg := func(v any) string { args = append(args, v); return "$" + itoa(len(args)) }
+	var args params
 	switch {
 	case strings.HasSuffix(f.Type, "."):
-		q += ` AND type >= ` + arg(f.Type) + ` AND type < ` + arg(f.Type[:len(f.Type)-1]+"/") // "/" sorts right after "."
+		q += ` AND type >= ` + args.add(f.Type) + ` AND type < ` + args.add(f.Type[:len(f.Type)-1]+"/") // "/" sorts right after "."
 	case f.Type != "":
-		q += ` AND type = ` + arg(f.Type)
+		q += ` AND type = ` + args.add(f.Type)
 	}
 	if f.Subject != "" {
-		q += ` AND subject = ` + arg(f.Subject)
+		q += ` AND subject = ` + args.add(f.Subject)
 	}
 	if f.After != "" {
-		q += ` AND id > ` + arg(f.After)
+		q += ` AND id > ` + args.add(f.After)
 	}
-	q += ` ORDER BY id LIMIT ` + arg(f.Limit)
+	q += ` ORDER BY id LIMIT ` + args.add(f.Limit)
 	rows, err := s.db.reader().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err

@@ -1058,17 +1058,16 @@ func invReservation(ctx context.Context, r Reader, reference string) (inventory.
 // Stock implements inventory.Store.
 func (s *InventoryStore) Stock(ctx context.Context, f inventory.StockFilter) (inventory.StockPage, error) {
 	var where []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	var args params
 	if f.SKU != "" {
-		where = append(where, `s.sku = `+arg(f.SKU))
+		where = append(where, `s.sku = `+args.add(f.SKU))
 	}
 	if f.Warehouse != "" {
-		where = append(where, `w.`+invWarehouseCol(f.Warehouse)+` = `+arg(f.Warehouse))
+		where = append(where, `w.`+invWarehouseCol(f.Warehouse)+` = `+args.add(f.Warehouse))
 	}
 	if f.Cursor != "" {
 		sku, wh, _ := inventory.DecodeStockCursor(f.Cursor)
-		a, b := arg(sku), arg(wh)
+		a, b := args.add(sku), args.add(wh)
 		where = append(where, `(s.sku > `+a+` OR (s.sku = `+a+` AND s.warehouse_id > `+b+`))`)
 	}
 	q := `SELECT s.sku, s.warehouse_id, w.code, s.on_hand, s.reserved, s.low_stock_threshold, s.updated_at FROM stock s JOIN warehouses w ON w.id = s.warehouse_id`
@@ -1105,22 +1104,21 @@ func (s *InventoryStore) Stock(ctx context.Context, f inventory.StockFilter) (in
 // Movements implements inventory.Store.
 func (s *InventoryStore) Movements(ctx context.Context, f inventory.MovementFilter) (inventory.MovementPage, error) {
 	var where []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	var args params
 	if f.SKU != "" {
-		where = append(where, `m.sku = `+arg(f.SKU))
+		where = append(where, `m.sku = `+args.add(f.SKU))
 	}
 	if f.Warehouse != "" {
-		where = append(where, `w.`+invWarehouseCol(f.Warehouse)+` = `+arg(f.Warehouse))
+		where = append(where, `w.`+invWarehouseCol(f.Warehouse)+` = `+args.add(f.Warehouse))
 	}
 	if f.Kind != "" {
-		where = append(where, `m.kind = `+arg(string(f.Kind)))
+		where = append(where, `m.kind = `+args.add(string(f.Kind)))
 	}
 	if f.Reference != "" {
-		where = append(where, `m.reference = `+arg(f.Reference))
+		where = append(where, `m.reference = `+args.add(f.Reference))
 	}
 	if f.Cursor != "" {
-		where = append(where, `m.id < `+arg(f.Cursor))
+		where = append(where, `m.id < `+args.add(f.Cursor))
 	}
 	q := `SELECT m.id, m.sku, m.warehouse_id, w.code, m.kind, m.delta, m.on_hand_after, m.reference, m.note, m.staff_key_id, m.created_at
 		FROM stock_movements m JOIN warehouses w ON w.id = m.warehouse_id`

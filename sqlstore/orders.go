@@ -89,32 +89,20 @@ func (s *OrderStore) Order(ctx context.Context, id string) (order.Order, error) 
 // Orders implements order.Store.
 func (s *OrderStore) Orders(ctx context.Context, f order.Filter) ([]order.Order, error) {
 	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+itoa(len(args))))
-	}
-	if f.CustomerID != "" {
-		add("customer_id = ?", f.CustomerID)
-	}
-	if f.Status != "" {
-		add("status = ?", string(f.Status))
-	}
-	if f.Email != "" {
-		add("email = ?", f.Email)
-	}
-	if f.Market != "" {
-		add("market = ?", f.Market)
-	}
-	if f.Before != "" {
-		add("id < ?", f.Before)
+	var args params
+	for _, c := range []struct{ cond, v string }{
+		{"customer_id = ", f.CustomerID}, {"status = ", string(f.Status)}, {"email = ", f.Email}, {"market = ", f.Market}, {"id < ", f.Before},
+	} {
+		if c.v != "" {
+			where = append(where, c.cond+args.add(c.v))
+		}
 	}
 	q := ""
 	if len(where) > 0 {
 		q = "WHERE " + strings.Join(where, " AND ")
 	}
-	args = append(args, f.Limit)
-	return readOrders(ctx, s.db.reader(), q+` ORDER BY id DESC LIMIT $`+itoa(len(args)), args...)
+	q += ` ORDER BY id DESC LIMIT ` + args.add(f.Limit)
+	return readOrders(ctx, s.db.reader(), q, args...)
 }
 
 // UpdateOrder implements order.Store.
@@ -173,11 +161,10 @@ func readOrders(ctx context.Context, r Reader, where string, args ...any) ([]ord
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
-	ids := make([]any, 0, len(out))
+	var ids params
 	ph := make([]string, 0, len(out))
-	for i, o := range out {
-		ids = append(ids, o.ID)
-		ph = append(ph, "$"+itoa(i+1))
+	for _, o := range out {
+		ph = append(ph, ids.add(o.ID))
 	}
 	lines, err := r.QueryContext(ctx, `SELECT order_id, id, variant_id, product_id, sku, title, options, quantity, unit_price, subtotal, discount, tax, total
 		FROM order_lines WHERE order_id IN (`+strings.Join(ph, ", ")+`) ORDER BY order_id, position`, ids...)

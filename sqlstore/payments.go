@@ -232,18 +232,17 @@ func (s *PaymentStore) Payment(ctx context.Context, id string) (payment.Payment,
 // Payments implements payment.Store.
 func (s *PaymentStore) Payments(ctx context.Context, f payment.Filter) ([]payment.Payment, error) {
 	q := `SELECT ` + paymentColumns + ` FROM payments WHERE 1 = 1`
-	var args []any
-	arg := func(v any) string { args = append(args, v); return "$" + itoa(len(args)) }
+	var args params
 	if f.Status != "" {
-		q += ` AND status = ` + arg(string(f.Status))
+		q += ` AND status = ` + args.add(string(f.Status))
 	}
 	if f.Reference != "" {
-		q += ` AND reference = ` + arg(f.Reference)
+		q += ` AND reference = ` + args.add(f.Reference)
 	}
 	if f.Before != "" {
-		q += ` AND id < ` + arg(f.Before)
+		q += ` AND id < ` + args.add(f.Before)
 	}
-	q += ` ORDER BY id DESC LIMIT ` + arg(f.Limit)
+	q += ` ORDER BY id DESC LIMIT ` + args.add(f.Limit)
 	rows, err := s.db.reader().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -398,18 +397,17 @@ func (l *TestGatewayLedger) TestRefund(ctx context.Context, key string) (testgat
 func (l *TestGatewayLedger) TestCharges(ctx context.Context, f testgateway.Filter) ([]testgateway.Entry, testgateway.Counts, error) {
 	var c testgateway.Counts
 	q := `SELECT ` + chargeColumns + ` FROM test_gateway_charges WHERE 1 = 1`
-	var args []any
-	arg := func(v any) string { args = append(args, v); return "$" + itoa(len(args)) }
+	var args params
 	if f.Reference != "" {
-		q += ` AND reference = ` + arg(f.Reference)
+		q += ` AND reference = ` + args.add(f.Reference)
 	}
 	if f.Status != "" {
-		q += ` AND status = ` + arg(string(f.Status))
+		q += ` AND status = ` + args.add(string(f.Status))
 	}
 	if f.Before != "" {
-		q += ` AND id < ` + arg(f.Before)
+		q += ` AND id < ` + args.add(f.Before)
 	}
-	q += ` ORDER BY id DESC LIMIT ` + arg(f.Limit)
+	q += ` ORDER BY id DESC LIMIT ` + args.add(f.Limit)
 	rows, err := l.db.reader().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, c, err

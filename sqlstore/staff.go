@@ -105,17 +105,14 @@ func (s *StaffStore) AppendAudit(ctx context.Context, e staff.AuditEntry) error 
 // Audit implements staff.Store.
 func (s *StaffStore) Audit(ctx context.Context, f staff.AuditFilter) ([]staff.AuditEntry, error) {
 	q := `SELECT id, key_id, key_name, role, action, path, status, request_id, created_at FROM audit_log WHERE 1 = 1`
-	var args []any
+	var args params
 	if f.KeyID != "" {
-		args = append(args, f.KeyID)
-		q += ` AND key_id = $1`
+		q += ` AND key_id = ` + args.add(f.KeyID)
 	}
 	if f.Before != "" {
-		args = append(args, f.Before)
-		q += ` AND id < $` + itoa(len(args))
+		q += ` AND id < ` + args.add(f.Before)
 	}
-	args = append(args, f.Limit)
-	q += ` ORDER BY id DESC LIMIT $` + itoa(len(args))
+	q += ` ORDER BY id DESC LIMIT ` + args.add(f.Limit)
 	rows, err := s.db.reader().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err

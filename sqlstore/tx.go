@@ -99,8 +99,14 @@ func fromNullMicros(n sql.NullInt64) time.Time {
 	return fromMicros(n.Int64)
 }
 
-// itoa formats a placeholder number for SQL built from optional filters.
-func itoa(n int) string { return strconv.Itoa(n) }
-
 // nullString stores "" as NULL.
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// params collects the arguments of a query built from optional filters.
+type params []any
+
+// add appends v and returns its placeholder ($n).
+func (p *params) add(v any) string {
+	*p = append(*p, v)
+	return "$" + strconv.Itoa(len(*p))
+}
