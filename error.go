@@ -72,6 +72,16 @@ func ErrorCode(err error) string {
 	}
 }
 
+// ErrorType returns the stable type slug of the first *Error in err's chain
+// ("" if it has none or err is not an *Error).
+func ErrorType(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Type
+	}
+	return ""
+}
+
 // Validation collects field errors while checking input. The zero value is
 // ready to use.
 type Validation struct {

@@ -4,7 +4,6 @@ package catalog
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/shopd/shopd"
@@ -276,8 +275,7 @@ func (s *Service) CreateProduct(ctx context.Context, np NewProduct) (Product, er
 }
 
 func isConflict(err error, typ string) bool {
-	var e *shopd.Error
-	return errors.As(err, &e) && e.Code == shopd.ECONFLICT && e.Type == typ
+	return shopd.ErrorCode(err) == shopd.ECONFLICT && shopd.ErrorType(err) == typ
 }
 
 // Product returns the product with the ID or handle, in any status, with all

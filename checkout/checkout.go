@@ -309,7 +309,7 @@ func (s *Service) settled(ctx context.Context, ptx payment.Tx, p payment.Payment
 			return err
 		}
 		_, err := tx.CommitReservation(ctx, o.ID)
-		if t := errorType(err); t == "reservation-released" || t == "reservation-expired" {
+		if t := shopd.ErrorType(err); t == "reservation-released" || t == "reservation-expired" {
 			// The payment settled after the reservation lapsed (the shop was
 			// down longer than the reservation TTL). The money is taken, so
 			// the order stands; staff restock or refund it.
@@ -368,13 +368,4 @@ func appendOrderEvent(ctx context.Context, tx event.Appender, typ string, o orde
 		return err
 	}
 	return tx.AppendEvent(ctx, e)
-}
-
-// errorType returns the stable type of a *shopd.Error ("" for others).
-func errorType(err error) string {
-	var e *shopd.Error
-	if errors.As(err, &e) {
-		return e.Type
-	}
-	return ""
 }
