@@ -2,6 +2,7 @@ package checkout_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/checkout"
+	"github.com/shopd/shopd/idempotency"
 	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/market"
 	"github.com/shopd/shopd/order"
@@ -19,11 +21,17 @@ import (
 	"github.com/shopd/shopd/sqlstore/storetest"
 )
 
-// BenchmarkCheckoutTx compares checkout's transaction (order with its line,
-// payment row, order.created event, stock reservation) with a bare
+// BenchmarkCheckoutTx compares checkout's transaction with a bare
 // conditional UPDATE of the same stock row, from the same number of clients
 // in the same run: for one hot SKU and for 1,000 SKUs, on every engine.
-// Compare the ratio, not the absolute numbers (shared, noisy machines).
+// Compare the ratios, not the absolute numbers (shared, noisy machines).
+//
+//   - bare-update: the reference, one UPDATE per transaction;
+//   - core: the order with its line, the payment row and the reservation;
+//   - checkout: checkout.PlaceOrder, which adds the order.created outbox row;
+//   - checkout+key: also claims an Idempotency-Key in the transaction, as
+//     the HTTP API does, so 1 - checkout+key / core is the idempotency and
+//     outbox overhead.
 func BenchmarkCheckoutTx(b *testing.B) {
 	for _, d := range storetest.Engines(b) {
 		b.Run(d.String(), func(b *testing.B) {
@@ -33,7 +41,9 @@ func BenchmarkCheckoutTx(b *testing.B) {
 				skus []string
 			}{{"hot", f.skus[:1]}, {"spread", f.skus}} {
 				b.Run("bare-update/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.bareUpdate) })
+				b.Run("core/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.core) })
 				b.Run("checkout/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.placeOrder) })
+				b.Run("checkout+key/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.placeOrderWithKey) })
 			}
 		})
 	}
@@ -45,6 +55,7 @@ type fixture struct {
 	skus      []string
 	payments  *payment.Service
 	inventory *inventory.Service
+	keys      *idempotency.Service
 }
 
 func newFixture(b *testing.B, db *sqlstore.DB) *fixture {
@@ -68,7 +79,7 @@ func newFixture(b *testing.B, db *sqlstore.DB) *fixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := &fixture{db: db, warehouse: wh.ID, inventory: inv,
+	f := &fixture{db: db, warehouse: wh.ID, inventory: inv, keys: &idempotency.Service{Store: db.Idempotency(), Clock: clock},
 		payments: payment.NewService(db.Payments(), clock, payment.WithGateway(testgateway.New(db.TestGatewayLedger(), testgateway.Options{})))}
 	for _, p := range ps {
 		for _, v := range p.Variants {
@@ -133,8 +144,8 @@ func (f *fixture) bareUpdate(ctx context.Context, sku string) error {
 	})
 }
 
-// placeOrder runs checkout's transaction for one unit of sku.
-func (f *fixture) placeOrder(ctx context.Context, sku string) error {
+// placement is checkout's transaction for one unit of sku.
+func (f *fixture) placement(sku string) (checkout.Placement, error) {
 	now := time.Now().UTC()
 	price := shopd.Money{Amount: 2400, Currency: "USD"}
 	zero := shopd.Zero("USD")
@@ -145,14 +156,53 @@ func (f *fixture) placeOrder(ctx context.Context, sku string) error {
 		ShipTo: order.Address{Name: "B", Line1: "1 Main St", City: "Austin", Region: "TX", Country: "US"}, CreatedAt: now, UpdatedAt: now}
 	p, err := f.payments.Prepare(payment.Request{Reference: o.ID, Amount: price, Capture: true, Method: payment.Method{Token: "tok_visa"}})
 	if err != nil {
-		return err
+		return checkout.Placement{}, err
 	}
 	o.PaymentID = p.ID
 	rr, err := f.inventory.NewReserveRequest(o.ID, "us", []inventory.Line{{SKU: sku, Quantity: 1}})
+	return checkout.Placement{Order: o, Payment: p, Reserve: rr}, err
+}
+
+// placeOrder runs checkout's transaction for one unit of sku.
+func (f *fixture) placeOrder(ctx context.Context, sku string) error {
+	pl, err := f.placement(sku)
+	if err != nil {
+		return err
+	}
+	return f.db.Checkout().InTx(ctx, func(tx checkout.Tx) error { return checkout.PlaceOrder(ctx, tx, pl) })
+}
+
+// core writes what an order cannot do without: the order, its payment row
+// and its reservation; no outbox row.
+func (f *fixture) core(ctx context.Context, sku string) error {
+	pl, err := f.placement(sku)
 	if err != nil {
 		return err
 	}
 	return f.db.Checkout().InTx(ctx, func(tx checkout.Tx) error {
-		return checkout.PlaceOrder(ctx, tx, checkout.Placement{Order: o, Payment: p, Reserve: rr})
+		if err := tx.InsertOrder(ctx, pl.Order); err != nil {
+			return err
+		}
+		if err := tx.InsertPayment(ctx, pl.Payment); err != nil {
+			return err
+		}
+		_, err := tx.ReserveStock(ctx, pl.Reserve)
+		return err
 	})
+}
+
+// placeOrderWithKey places the order under an Idempotency-Key as the HTTP
+// API does: a lookup of the key, then the claim inside the checkout
+// transaction.
+func (f *fixture) placeOrderWithKey(ctx context.Context, sku string) error {
+	key, stored, err := f.keys.Pending(ctx, "bench", shopd.NewID("key"), "hash")
+	if err != nil || stored != nil {
+		return errors.Join(err, errors.New("a new key has a stored response"))
+	}
+	pl, err := f.placement(sku)
+	if err != nil {
+		return err
+	}
+	pl.Key = key
+	return f.db.Checkout().InTx(ctx, func(tx checkout.Tx) error { return checkout.PlaceOrder(ctx, tx, pl) })
 }

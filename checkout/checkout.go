@@ -28,6 +28,7 @@ import (
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/cart"
 	"github.com/shopd/shopd/event"
+	"github.com/shopd/shopd/idempotency"
 	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/order"
 	"github.com/shopd/shopd/payment"
@@ -36,6 +37,7 @@ import (
 // Tx is what checkout changes in one transaction.
 type Tx interface {
 	event.Appender
+	idempotency.Claimer
 	InsertOrder(ctx context.Context, o order.Order) error
 	LockOrder(ctx context.Context, id string) (order.Order, error)
 	UpdateOrderStatus(ctx context.Context, o order.Order) error
@@ -134,10 +136,13 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	pl := Placement{Order: o, Payment: p, Limits: limitedUnits(q), Reserve: rr}
+	pl := Placement{Key: idempotency.PendingFrom(ctx), Order: o, Payment: p, Limits: limitedUnits(q), Reserve: rr}
 	err = s.store.InTx(ctx, func(tx Tx) error { return PlaceOrder(ctx, tx, pl) })
 	if err != nil {
 		return Result{}, err
+	}
+	if pl.Key != nil {
+		pl.Key.Claimed = true
 	}
 	shopd.CrashPoint("checkout.committed") // order, payment row and reservation committed; gateway not called
 	paid, perr := s.payments.Execute(ctx, p.ID)
@@ -151,17 +156,25 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Result, error) {
 
 // Placement is what one checkout writes in its transaction.
 type Placement struct {
-	Order   order.Order     // pending_payment, with PaymentID set
-	Payment payment.Payment // pending, from payment.Service.Prepare
-	Limits  []ProductUnits  // units of products with a purchase limit, sorted by product
+	Key     *idempotency.Pending // the request's Idempotency-Key, if any
+	Order   order.Order          // pending_payment, with PaymentID set
+	Payment payment.Payment      // pending, from payment.Service.Prepare
+	Limits  []ProductUnits       // units of products with a purchase limit, sorted by product
 	Reserve inventory.ReserveRequest
 }
 
-// PlaceOrder is checkout's transaction: the order, its payment row and
-// order.created first, then the buyer's purchase counts, the discount
-// redemption and the stock reservation last, so that the hottest rows (a
-// drop's stock) stay locked for the shortest time. Any error leaves nothing.
+// PlaceOrder is checkout's transaction: the request's idempotency key, the
+// order, its payment row and order.created first, then the buyer's
+// purchase counts, the discount redemption and the stock reservation last,
+// so that the hottest rows (a drop's stock) stay locked for the shortest
+// time. Any error leaves nothing; a key that an earlier request holds
+// returns its *idempotency.Replay or conflict.
 func PlaceOrder(ctx context.Context, tx Tx, pl Placement) error {
+	if pl.Key != nil {
+		if err := pl.Key.Claim(ctx, tx); err != nil {
+			return err
+		}
+	}
 	o := pl.Order
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return err

@@ -107,11 +107,11 @@ check "lint: HA values (PostgreSQL)" "$HELM" lint --strict --kube-version "$KUBE
 step "helm template + validation"
 check "render: default values" render "$work/default.yaml"
 check "validate: default values" "$MC" \
-	-expect Deployment=1,Service=1,ServiceAccount=1,PersistentVolumeClaim=1,Job=0,HorizontalPodAutoscaler=0,PodDisruptionBudget=0,NetworkPolicy=0,ServiceMonitor=0 \
+	-expect Deployment=1,Service=1,ServiceAccount=1,PersistentVolumeClaim=1,Job=0,HorizontalPodAutoscaler=0,PodDisruptionBudget=0,NetworkPolicy=0,ServiceMonitor=0,PrometheusRule=0 \
 	"$work/default.yaml"
 check "render: HA values" render "$work/ha.yaml" -f "$HA_VALUES"
 check "validate: HA values" "$MC" \
-	-expect Deployment=2,Service=2,ServiceAccount=1,PersistentVolumeClaim=0,Job=1,HorizontalPodAutoscaler=1,PodDisruptionBudget=2,NetworkPolicy=2,ServiceMonitor=1 \
+	-expect Deployment=2,Service=2,ServiceAccount=1,PersistentVolumeClaim=0,Job=1,HorizontalPodAutoscaler=1,PodDisruptionBudget=2,NetworkPolicy=2,ServiceMonitor=1,PrometheusRule=1 \
 	"$work/ha.yaml"
 check "render: PostgreSQL, fixed replicas, no worker" render "$work/pg.yaml" \
 	--set database.existingSecret=shopd-db --set api.replicas=3 --set worker.enabled=false \
@@ -128,6 +128,25 @@ check "api role in HA, all in SQLite" bash -c "grep -A1 'name: SHOPD_ROLE' '$wor
 check "GOMEMLIMIT is 90% of the memory limit" grep -q 'value: "460MiB"' "$work/default.yaml"
 check "render: fractional memory limit" render "$work/frac.yaml" --set api.resources.limits.memory=1.5Gi
 check "GOMEMLIMIT from a fractional limit (1.5Gi → 1382MiB)" grep -q 'value: "1382MiB"' "$work/frac.yaml"
+
+# alert_runbooks FILE: every alert rendered in FILE links to its own section
+# of docs/operations.md ("### AlertName", anchor = the name in lower case).
+alert_runbooks() {
+	local alerts n=0 a
+	alerts=$(sed -n 's/^ *- alert: *\([A-Za-z0-9]*\)$/\1/p' "$1")
+	[ -n "$alerts" ] || { echo "no alerts in $1"; return 1; }
+	for a in $alerts; do
+		n=$((n + 1))
+		grep -qx "### $a" docs/operations.md || { echo "docs/operations.md has no section \"### $a\""; return 1; }
+		grep -q "runbook_url: .*/docs/operations.md#$(echo "$a" | tr 'A-Z' 'a-z')\$" "$1" || { echo "$a: runbook_url does not point at #$(echo "$a" | tr 'A-Z' 'a-z')"; return 1; }
+	done
+	[ "$(grep -c 'runbook_url:' "$1")" -eq "$n" ] || { echo "an alert has no runbook_url, or one has two"; return 1; }
+	echo "$n alerts, each with its runbook section"
+}
+check "alerts: a runbook section for each (HA values)" alert_runbooks "$work/ha.yaml"
+check "alerts: burn-rate thresholds from the objective" bash -c "grep -q '> (14.4 \* (1 - 99.95 / 100))' '$work/ha.yaml' && grep -q '> (6 \* (1 - 99.95 / 100))' '$work/ha.yaml'"
+check "render: ServiceMonitor without rules" render "$work/norules.yaml" -f "$HA_VALUES" --set metrics.prometheusRule.enabled=false
+check "validate: ServiceMonitor without rules" "$MC" -expect ServiceMonitor=1,PrometheusRule=0 "$work/norules.yaml"
 
 # helm template does not print NOTES.txt: render it through a copy of the
 # chart with a template that includes it, and look for WANT.
@@ -158,6 +177,8 @@ refuse "GOMEMLIMIT percent 0" "/config/goMemLimitPercent" --set config.goMemLimi
 refuse "no drain margin" "/drain/marginSeconds" --set drain.marginSeconds=0
 refuse "memory limit as a number" "/api/resources/limits/memory" --set api.resources.limits.memory=536870912
 refuse "bad secret name" "/database/existingSecret" --set database.existingSecret=Not_A_Name
+refuse "availability objective of 100%" "/metrics/prometheusRule/availabilityObjective" --set metrics.prometheusRule.availabilityObjective=100
+refuse "alert label overriding severity" "invalid propertyName 'severity'" --set metrics.prometheusRule.alertLabels.severity=info
 
 step "Argo CD Application"
 check "application.yaml" "$MC" -expect Application=1 deploy/argocd/application.yaml

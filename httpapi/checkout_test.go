@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -153,6 +154,63 @@ func TestCheckout(t *testing.T) {
 		e.do("POST", "/v1/checkouts", checkoutBody("crt_nope", "x@example.com", "tok_visa", nyAddress)).wantProblem(t, 404, "cart-not-found")
 		if onHand, reserved := e.stockOf(t); onHand != 5 || reserved != 0 {
 			t.Fatalf("at the end: on hand %d, reserved %d; want 5 and 0", onHand, reserved)
+		}
+	})
+}
+
+// TestCheckoutIdempotencyRace: 50 concurrent checkouts of one cart with the
+// same Idempotency-Key place one order and charge once; every other request
+// is told the key is in use (409) or replays the first response. A key
+// whose checkout failed before writing anything (out of stock) keeps
+// nothing, so its retry runs afresh once stock arrives; a key whose order
+// was written and declined replays the decline.
+func TestCheckoutIdempotencyRace(t *testing.T) {
+	storetest.EachEngine(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		variant := e.dropShop(t, 0, map[string]int{"east": 5})
+		body := checkoutBody(e.cart(t, "us", variant, 1), "twin@example.com", "tok_visa", nyAddress)
+		const n = 50
+		var wg sync.WaitGroup
+		statuses := make([]int, n)
+		bodies := make([]string, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := e.do("POST", "/v1/checkouts", body, header("Idempotency-Key", "twin"))
+				statuses[i], bodies[i] = r.Status, string(r.Body)
+			}()
+		}
+		wg.Wait()
+		var created, inUse int
+		var first string
+		for i, st := range statuses {
+			switch {
+			case st == 201 && (first == "" || first == bodies[i]):
+				created, first = created+1, bodies[i]
+			case st == 409 && strings.Contains(bodies[i], "idempotency-key-in-use"):
+				inUse++
+			default:
+				t.Errorf("request %d: %d %s", i, st, bodies[i])
+			}
+		}
+		if created+inUse != n || created == 0 || e.charges(t) != 1 {
+			t.Fatalf("%d created (one body), %d in use, %d charges; want %d in all and 1 charge", created, inUse, e.charges(t), n)
+		}
+		if onHand, _ := e.stockOf(t); onHand != 4 {
+			t.Fatalf("on hand %d, want 4", onHand)
+		}
+
+		big := checkoutBody(e.cart(t, "us", variant, 6), "big@example.com", "tok_visa", nyAddress)
+		e.do("POST", "/v1/checkouts", big, header("Idempotency-Key", "big")).wantProblem(t, 409, "out-of-stock")
+		e.do("POST", "/v1/admin/stock/receive", map[string]any{"warehouse": "east", "sku": "DROP-1", "quantity": 3}, as(e.keys[staff.RoleAdmin])).want(t, 200)
+		e.do("POST", "/v1/checkouts", big, header("Idempotency-Key", "big")).want(t, 201)
+
+		declined := checkoutBody(e.cart(t, "us", variant, 1), "no@example.com", "tok_declined", nyAddress)
+		e.do("POST", "/v1/checkouts", declined, header("Idempotency-Key", "no")).wantProblem(t, 402, "card-declined")
+		r := e.do("POST", "/v1/checkouts", declined, header("Idempotency-Key", "no"))
+		if r.Status != 402 || r.Header.Get("Idempotent-Replayed") != "true" || e.charges(t) != 2 {
+			t.Fatalf("declined replay: %d %s, replayed %q, %d charges", r.Status, r.Body, r.Header.Get("Idempotent-Replayed"), e.charges(t))
 		}
 	})
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/shopd/shopd/platform"
 	"github.com/shopd/shopd/sqlstore"
 	"github.com/shopd/shopd/staff"
+	"github.com/shopd/shopd/subscription"
 )
 
 // env is a shopd API on a real database, with a test clock and one staff
@@ -60,6 +61,8 @@ type services struct {
 	payments  *payment.Service
 	checkout  *checkout.Service
 	orderOps  *orderops.Service
+	subs      *subscription.Service
+	biller    *subscription.Biller
 }
 
 // testStart is the test clock's first reading.
@@ -84,26 +87,30 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	svc.payments = payment.NewService(db.Payments(), clock, payment.WithGateway(testgateway.New(db.TestGatewayLedger(), testgateway.Options{Clock: clock})))
 	svc.checkout = checkout.NewService(db.Checkout(), svc.carts, svc.inventory, svc.payments, clock)
 	svc.orderOps = orderops.NewService(db.OrderOps(), svc.payments, clock)
+	svc.subs = subscription.NewService(db.Subscriptions(), clock, svc.markets, svc.catalog)
+	svc.biller = subscription.NewBiller(db.Billing(), svc.payments, clock, subscription.DefaultBillingRules())
 	ctx := context.Background()
 	if err := svc.markets.EnsureDefaults(ctx); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := httpapi.NewServer(httpapi.Deps{
-		Clock:       clock,
-		Idempotency: &idempotency.Service{Store: db.Idempotency(), Clock: clock},
-		Markets:     svc.markets,
-		Catalog:     svc.catalog,
-		Customers:   svc.customers,
-		Staff:       svc.staff,
-		Events:      svc.events,
-		Orders:      svc.orders,
-		Inventory:   svc.inventory,
-		Carts:       svc.carts,
-		Payments:    svc.payments,
-		Checkout:    svc.checkout,
-		OrderOps:    svc.orderOps,
-		Metrics:     platform.NewMetrics("test"),
-		Ready:       func(ctx context.Context) error { return db.Ping(ctx) },
+		Clock:         clock,
+		Idempotency:   &idempotency.Service{Store: db.Idempotency(), Clock: clock},
+		Markets:       svc.markets,
+		Catalog:       svc.catalog,
+		Customers:     svc.customers,
+		Staff:         svc.staff,
+		Events:        svc.events,
+		Orders:        svc.orders,
+		Inventory:     svc.inventory,
+		Carts:         svc.carts,
+		Payments:      svc.payments,
+		Checkout:      svc.checkout,
+		OrderOps:      svc.orderOps,
+		Subscriptions: svc.subs,
+		Biller:        svc.biller,
+		Metrics:       platform.NewMetrics("test"),
+		Ready:         func(ctx context.Context) error { return db.Ping(ctx) },
 	})
 	if err != nil {
 		t.Fatal(err)

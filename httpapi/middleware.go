@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,7 +15,13 @@ import (
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/customer"
+	"github.com/shopd/shopd/idempotency"
 	"github.com/shopd/shopd/staff"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // handlerFunc is an endpoint: it writes a response or returns an error that
@@ -106,7 +113,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			info.id = shopd.NewID("req")
 		}
 		w.Header().Set("X-Request-ID", info.id)
-		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+		// A server span per request, continuing the caller's trace if a
+		// traceparent header names one (no-op unless tracing is on).
+		ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		r = r.WithContext(context.WithValue(ctx, requestInfoKey{}, info))
 		r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
 		sw := &statusWriter{ResponseWriter: w, info: info}
 		var done func(method, route string, status int, d time.Duration)
@@ -123,12 +134,14 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if done != nil {
 				done(r.Method, info.route, info.status, time.Since(start))
 			}
+			endSpan(span, r, info)
 			level := slog.LevelInfo
 			if info.status >= 500 {
 				level = slog.LevelError
 			}
 			s.log.LogAttrs(r.Context(), level, "request",
 				slog.String("request_id", info.id),
+				traceAttr(span),
 				slog.String("method", r.Method),
 				slog.String("route", info.route),
 				slog.String("path", r.URL.Path),
@@ -140,6 +153,35 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+var tracer = otel.Tracer("github.com/shopd/shopd/httpapi")
+
+// endSpan names the request's span after its route and records the outcome.
+func endSpan(span trace.Span, r *http.Request, info *requestInfo) {
+	if info.route != "" {
+		span.SetName(info.route)
+	}
+	span.SetAttributes(
+		attribute.String("http.request.method", r.Method),
+		attribute.String("http.route", strings.TrimPrefix(info.route, r.Method+" ")),
+		attribute.String("url.path", r.URL.Path),
+		attribute.Int("http.response.status_code", info.status),
+		attribute.String("shopd.request_id", info.id),
+	)
+	if info.status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(info.status))
+	}
+	span.End()
+}
+
+// traceAttr is the trace_id of a log line; an empty attribute, which the
+// handlers drop, when not tracing.
+func traceAttr(span trace.Span) slog.Attr {
+	if sc := span.SpanContext(); sc.HasTraceID() {
+		return slog.String("trace_id", sc.TraceID().String())
+	}
+	return slog.Attr{}
 }
 
 func validRequestID(id string) bool {
@@ -244,6 +286,14 @@ func (s *Server) audit(r *http.Request, rt route, info *requestInfo) {
 	}
 }
 
+// claimsKeyInTx lists the operations whose Idempotency-Key is claimed in
+// the transaction of their first write (see idempotency.Pending): one
+// commit less per checkout, and the key commits with the order or not at
+// all.
+var claimsKeyInTx = map[string]bool{
+	"POST /v1/checkouts": true,
+}
+
 // idempotent runs a POST under its Idempotency-Key: the first response is
 // stored and replayed for the same caller, key and request; see package
 // idempotency for the rules.
@@ -259,42 +309,67 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, info *reques
 	hash := hex.EncodeToString(sum.Sum(nil))
 
 	scope, key := info.caller.scope(), r.Header.Get("Idempotency-Key")
-	stored, err := s.Idempotency.Begin(r.Context(), scope, key, hash)
+	var pending *idempotency.Pending
+	var stored *idempotency.Record
+	if claimsKeyInTx[info.route] {
+		pending, stored, err = s.Idempotency.Pending(r.Context(), scope, key, hash)
+		if pending != nil {
+			r = r.WithContext(idempotency.WithPending(r.Context(), pending))
+		}
+	} else {
+		stored, err = s.Idempotency.Begin(r.Context(), scope, key, hash)
+	}
 	if err != nil {
 		return err
 	}
 	if stored != nil {
-		if stored.ContentType != "" {
-			w.Header().Set("Content-Type", stored.ContentType)
-		}
-		if stored.Location != "" {
-			w.Header().Set("Location", stored.Location)
-		}
-		w.Header().Set("Idempotent-Replayed", "true")
-		w.WriteHeader(stored.Status)
-		_, err := w.Write(stored.Body)
-		return err
+		return replay(w, stored)
 	}
 
 	rec := &bufferedWriter{header: http.Header{}}
 	herr := h(rec, r)
+	if rp := (*idempotency.Replay)(nil); errors.As(herr, &rp) {
+		return replay(w, &rp.Record) // a twin request claimed the key first
+	}
 	if herr != nil {
 		s.writeError(rec, r, herr)
 	}
 	ctx := context.WithoutCancel(r.Context())
-	if rec.status >= 500 {
+	switch {
+	case pending != nil && !pending.Claimed:
+		// The request wrote nothing (its transaction failed or never ran):
+		// nothing to keep, a retry runs afresh.
+	case rec.status >= 500 && pending == nil:
 		// The client may retry a server error; let the retry run afresh.
 		if err := s.Idempotency.Release(ctx, scope, key); err != nil {
 			s.log.ErrorContext(ctx, "idempotency release failed", slog.String("request_id", info.id), slog.String("error", err.Error()))
 		}
-	} else if err := s.Idempotency.Complete(ctx, scope, key, rec.status, rec.header.Get("Content-Type"), rec.header.Get("Location"), rec.body.Bytes()); err != nil {
-		return err
+	default:
+		// A claim committed with the request's effects is kept even on a
+		// server error: running the request again would repeat them.
+		if err := s.Idempotency.Complete(ctx, scope, key, rec.status, rec.header.Get("Content-Type"), rec.header.Get("Location"), rec.body.Bytes()); err != nil {
+			return err
+		}
 	}
 	for k, v := range rec.header {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(rec.status)
 	_, err = w.Write(rec.body.Bytes())
+	return err
+}
+
+// replay answers with a stored response.
+func replay(w http.ResponseWriter, stored *idempotency.Record) error {
+	if stored.ContentType != "" {
+		w.Header().Set("Content-Type", stored.ContentType)
+	}
+	if stored.Location != "" {
+		w.Header().Set("Location", stored.Location)
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	w.WriteHeader(stored.Status)
+	_, err := w.Write(stored.Body)
 	return err
 }
 

@@ -123,6 +123,37 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/admin/payments/{payment}", staffRole(support), s.getPayment},
 		{"GET", "/v1/admin/test-gateway/charges", staffRole(readOnly), s.listTestGatewayCharges},
 		{"POST", "/v1/webhooks/stripe", public, s.stripeWebhook},
+
+		// Subscriptions: plans in a market, a customer's own subscriptions.
+		{"GET", "/v1/plans", public, s.listPlans},
+		{"POST", "/v1/subscriptions", customerOnly, s.subscribe},
+		{"GET", "/v1/subscriptions", customerOnly, s.listMySubscriptions},
+		{"GET", "/v1/subscriptions/{subscription}", customerOnly, s.getMySubscription},
+		{"POST", "/v1/subscriptions/{subscription}/pause", customerOnly, s.pauseSubscription},
+		{"POST", "/v1/subscriptions/{subscription}/skip", customerOnly, s.skipSubscription},
+		{"POST", "/v1/subscriptions/{subscription}/resume", customerOnly, s.resumeSubscription},
+		{"POST", "/v1/subscriptions/{subscription}/cancel", customerOnly, s.cancelSubscription},
+		{"POST", "/v1/subscriptions/{subscription}/change-plan", customerOnly, s.changeSubscriptionPlan},
+		{"POST", "/v1/subscriptions/{subscription}/payment-method", customerOnly, s.updateSubscriptionPaymentMethod},
+		{"GET", "/v1/subscriptions/{subscription}/invoices", customerOnly, s.listMyInvoices},
+
+		// Staff: plans and every subscription.
+		{"GET", "/v1/admin/plans", staffRole(readOnly), s.adminListPlans},
+		{"POST", "/v1/admin/plans", staffRole(admin), s.createPlan},
+		{"GET", "/v1/admin/plans/{plan}", staffRole(readOnly), s.getPlan},
+		{"PATCH", "/v1/admin/plans/{plan}", staffRole(admin), s.updatePlan},
+		{"DELETE", "/v1/admin/plans/{plan}", staffRole(admin), s.deletePlan},
+		{"GET", "/v1/admin/subscriptions", staffRole(support), s.adminListSubscriptions},
+		{"GET", "/v1/admin/subscriptions/{subscription}", staffRole(support), s.adminGetSubscription},
+		{"POST", "/v1/admin/subscriptions/{subscription}/pause", staffRole(support), s.pauseSubscription},
+		{"POST", "/v1/admin/subscriptions/{subscription}/skip", staffRole(support), s.skipSubscription},
+		{"POST", "/v1/admin/subscriptions/{subscription}/resume", staffRole(support), s.resumeSubscription},
+		{"POST", "/v1/admin/subscriptions/{subscription}/cancel", staffRole(support), s.cancelSubscription},
+		{"POST", "/v1/admin/subscriptions/{subscription}/change-plan", staffRole(support), s.changeSubscriptionPlan},
+		{"POST", "/v1/admin/subscriptions/{subscription}/payment-method", staffRole(support), s.updateSubscriptionPaymentMethod},
+		{"GET", "/v1/admin/invoices", staffRole(support), s.adminListInvoices},
+		{"GET", "/v1/admin/invoices/{invoice}", staffRole(support), s.adminGetInvoice},
+		{"POST", "/v1/admin/billing/runs", staffRole(admin), s.runBilling},
 	}
 }
 

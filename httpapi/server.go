@@ -25,6 +25,7 @@ import (
 	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/platform"
 	"github.com/shopd/shopd/staff"
+	"github.com/shopd/shopd/subscription"
 )
 
 // DefaultMaxBodyBytes bounds request bodies unless Deps says otherwise.
@@ -46,6 +47,13 @@ type Deps struct {
 	Orders      *order.Service
 	Checkout    *checkout.Service
 	OrderOps    *orderops.Service
+	// Subscriptions serves plans and subscriptions; nil answers their
+	// routes 503.
+	Subscriptions *subscription.Service
+	// Biller runs billing for the billing-runs endpoint and retries an
+	// open invoice when a payment method changes; nil answers the runs
+	// 503 and leaves retries to the billing worker.
+	Biller *subscription.Biller
 	// Metrics records per-route request counts and latency and serves
 	// /metrics; nil turns both off.
 	Metrics *platform.Metrics

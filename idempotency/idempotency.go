@@ -41,6 +41,8 @@ type Store interface {
 	// expired nor an abandoned lock older than staleBefore; in that case it
 	// returns the existing record and claimed=false.
 	Claim(ctx context.Context, rec Record, staleBefore time.Time) (existing Record, claimed bool, err error)
+	// Lookup reads a key's record without claiming it.
+	Lookup(ctx context.Context, scope, key string) (rec Record, found bool, err error)
 	// Complete stores the response of a claimed key.
 	Complete(ctx context.Context, scope, key string, status int, contentType, location string, body []byte) error
 	// Release deletes a claimed key whose request failed in a way the client
@@ -65,17 +67,20 @@ type Service struct {
 // owns the key and must run the request and then Complete or Release it; a
 // stored *Record to replay; or ErrKeyInUse / ErrKeyMismatch / ErrKeyInvalid.
 func (s *Service) Begin(ctx context.Context, scope, key, requestHash string) (*Record, error) {
-	if !ValidKey(key) {
-		return nil, ErrKeyInvalid
-	}
-	now := s.Clock.Now()
-	rec := Record{Scope: scope, Key: key, RequestHash: requestHash, LockedAt: now, CreatedAt: now, ExpiresAt: now.Add(TTL)}
-	existing, claimed, err := s.Store.Claim(ctx, rec, now.Add(-LockTTL))
-	switch {
-	case err != nil:
+	p, err := s.pending(scope, key, requestHash)
+	if err != nil {
 		return nil, err
-	case claimed:
-		return nil, nil
+	}
+	existing, claimed, err := s.Store.Claim(ctx, p.Record, p.staleBefore)
+	if err != nil || claimed {
+		return nil, err
+	}
+	return decide(existing, requestHash)
+}
+
+// decide answers a request whose key another request already holds.
+func decide(existing Record, requestHash string) (*Record, error) {
+	switch {
 	case existing.RequestHash != requestHash:
 		return nil, ErrKeyMismatch
 	case existing.Status == 0:
@@ -83,6 +88,87 @@ func (s *Service) Begin(ctx context.Context, scope, key, requestHash string) (*R
 	default:
 		return &existing, nil
 	}
+}
+
+// Pending is a key to be claimed inside the transaction of the request's
+// own first write, instead of in a transaction of its own: one commit less
+// per request, and the key and the write it guards commit together or not
+// at all. The API does this for checkouts: it puts the Pending in the
+// request's context (WithPending), the checkout transaction calls Claim,
+// and the checkout sets Claimed once that transaction has committed.
+type Pending struct {
+	Record      Record
+	staleBefore time.Time
+	Claimed     bool // set by the request once its claiming transaction committed
+}
+
+// Pending returns the key of a request for claiming in its transaction;
+// or, like Begin, the stored *Record of an earlier request with this key
+// to replay, ErrKeyInUse, ErrKeyMismatch or ErrKeyInvalid. It only reads:
+// the claim itself is the transaction's (Pending.Claim).
+func (s *Service) Pending(ctx context.Context, scope, key, requestHash string) (*Pending, *Record, error) {
+	p, err := s.pending(scope, key, requestHash)
+	if err != nil {
+		return nil, nil, err
+	}
+	existing, found, err := s.Store.Lookup(ctx, scope, key)
+	if err != nil || !found || !existing.ExpiresAt.After(p.Record.CreatedAt) {
+		return p, nil, err
+	}
+	stored, err := decide(existing, requestHash)
+	return nil, stored, err
+}
+
+func (s *Service) pending(scope, key, requestHash string) (*Pending, error) {
+	if !ValidKey(key) {
+		return nil, ErrKeyInvalid
+	}
+	now := s.Clock.Now()
+	return &Pending{
+		Record:      Record{Scope: scope, Key: key, RequestHash: requestHash, LockedAt: now, CreatedAt: now, ExpiresAt: now.Add(TTL)},
+		staleBefore: now.Add(-LockTTL),
+	}, nil
+}
+
+// Claimer claims keys inside a transaction; the store's transactions are.
+type Claimer interface {
+	ClaimKey(ctx context.Context, rec Record, staleBefore time.Time) (existing Record, claimed bool, err error)
+}
+
+// Claim claims the key in tx. It returns nil if the transaction now holds
+// the key; a *Replay error carrying the stored response of an earlier
+// request with this key; ErrKeyInUse or ErrKeyMismatch. A key claimed this
+// way is never taken over as abandoned: its claim committed with the
+// request's effects, so running the request again would repeat them.
+func (p *Pending) Claim(ctx context.Context, tx Claimer) error {
+	existing, claimed, err := tx.ClaimKey(ctx, p.Record, time.Time{})
+	if err != nil || claimed {
+		return err
+	}
+	stored, err := decide(existing, p.Record.RequestHash)
+	if err != nil {
+		return err
+	}
+	return &Replay{Record: *stored}
+}
+
+// Replay is the "error" of a request whose key already has a stored
+// response: the API answers with that response.
+type Replay struct{ Record Record }
+
+func (r *Replay) Error() string { return "idempotency: replay the stored response" }
+
+type pendingKey struct{}
+
+// WithPending returns ctx carrying p.
+func WithPending(ctx context.Context, p *Pending) context.Context {
+	return context.WithValue(ctx, pendingKey{}, p)
+}
+
+// PendingFrom returns the Pending key of ctx, or nil.
+func PendingFrom(ctx context.Context) *Pending {
+	p, _ := ctx.Value(pendingKey{}).(*Pending)
+	return p
 }
 
 // Complete stores the response for replay.

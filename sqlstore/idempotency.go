@@ -18,49 +18,66 @@ var _ idempotency.Store = (*IdempotencyStore)(nil)
 func (db *DB) Idempotency() *IdempotencyStore { return &IdempotencyStore{db: db} }
 
 // Claim implements idempotency.Store.
-func (s *IdempotencyStore) Claim(ctx context.Context, rec idempotency.Record, staleBefore time.Time) (idempotency.Record, bool, error) {
-	var existing idempotency.Record
-	claimed := false
-	err := s.db.InTx(ctx, func(tx *Tx) error {
-		var status int
-		var lockedAt, expiresAt, createdAt int64
-		err := tx.QueryRowContext(ctx, `SELECT request_hash, status, content_type, location, body, locked_at, created_at, expires_at
-			FROM idempotency_keys WHERE scope = $1 AND key = $2`+tx.Dialect().ForUpdate(), rec.Scope, rec.Key).
-			Scan(&existing.RequestHash, &status, &existing.ContentType, &existing.Location, &existing.Body, &lockedAt, &createdAt, &expiresAt)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			// Two first requests may race to insert: the loser inserts nothing
-			// and reports the key as in use.
-			res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, locked_at, created_at, expires_at)
-				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scope, key) DO NOTHING`,
-				rec.Scope, rec.Key, rec.RequestHash, micros(rec.LockedAt), micros(rec.CreatedAt), micros(rec.ExpiresAt))
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			claimed = n == 1
-			existing = idempotency.Record{Scope: rec.Scope, Key: rec.Key, RequestHash: rec.RequestHash}
-			return err
-		case err != nil:
-			return err
-		}
-		existing.Scope, existing.Key, existing.Status = rec.Scope, rec.Key, status
-		existing.LockedAt, existing.CreatedAt, existing.ExpiresAt = fromMicros(lockedAt), fromMicros(createdAt), fromMicros(expiresAt)
-		expired := !existing.ExpiresAt.After(rec.CreatedAt)
-		abandoned := status == 0 && existing.LockedAt.Before(staleBefore) && existing.RequestHash == rec.RequestHash
-		if !expired && !abandoned {
-			return nil
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE idempotency_keys SET request_hash = $3, status = 0, content_type = '', location = '', body = NULL,
-			locked_at = $4, created_at = $5, expires_at = $6 WHERE scope = $1 AND key = $2`,
-			rec.Scope, rec.Key, rec.RequestHash, micros(rec.LockedAt), micros(rec.CreatedAt), micros(rec.ExpiresAt))
-		claimed = err == nil
+func (s *IdempotencyStore) Claim(ctx context.Context, rec idempotency.Record, staleBefore time.Time) (existing idempotency.Record, claimed bool, err error) {
+	err = s.db.InTx(ctx, func(tx *Tx) error {
+		existing, claimed, err = tx.ClaimKey(ctx, rec, staleBefore)
 		return err
 	})
+	return existing, claimed, err
+}
+
+// ClaimKey implements idempotency.Claimer: it inserts rec unless the
+// (scope, key) pair exists and is neither expired nor an abandoned claim
+// older than staleBefore, and otherwise returns the existing record. The
+// insert comes first: a new key, the common case, costs one statement.
+func (tx *Tx) ClaimKey(ctx context.Context, rec idempotency.Record, staleBefore time.Time) (idempotency.Record, bool, error) {
+	// Two first requests may race to insert: the loser inserts nothing and
+	// reads the winner's claim below (PostgreSQL: after the winner commits).
+	res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, locked_at, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scope, key) DO NOTHING`,
+		rec.Scope, rec.Key, rec.RequestHash, micros(rec.LockedAt), micros(rec.CreatedAt), micros(rec.ExpiresAt))
 	if err != nil {
 		return idempotency.Record{}, false, err
 	}
-	return existing, claimed, nil
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return idempotency.Record{Scope: rec.Scope, Key: rec.Key, RequestHash: rec.RequestHash}, err == nil, err
+	}
+	existing, err := idemRead(ctx, tx, rec.Scope, rec.Key, tx.Dialect().ForUpdate())
+	if err != nil {
+		return idempotency.Record{}, false, err // ErrNoRows too: the key was there a statement ago
+	}
+	expired := !existing.ExpiresAt.After(rec.CreatedAt)
+	abandoned := existing.Status == 0 && existing.LockedAt.Before(staleBefore) && existing.RequestHash == rec.RequestHash
+	if !expired && !abandoned {
+		return existing, false, nil
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE idempotency_keys SET request_hash = $3, status = 0, content_type = '', location = '', body = NULL,
+		locked_at = $4, created_at = $5, expires_at = $6 WHERE scope = $1 AND key = $2`,
+		rec.Scope, rec.Key, rec.RequestHash, micros(rec.LockedAt), micros(rec.CreatedAt), micros(rec.ExpiresAt))
+	if err != nil {
+		return idempotency.Record{}, false, err
+	}
+	return idempotency.Record{Scope: rec.Scope, Key: rec.Key, RequestHash: rec.RequestHash}, true, nil
+}
+
+// Lookup implements idempotency.Store.
+func (s *IdempotencyStore) Lookup(ctx context.Context, scope, key string) (idempotency.Record, bool, error) {
+	rec, err := idemRead(ctx, s.db.reader(), scope, key, "")
+	if errors.Is(err, sql.ErrNoRows) {
+		return rec, false, nil
+	}
+	return rec, err == nil, err
+}
+
+// idemRead reads a key's record; suffix may lock it (FOR UPDATE).
+func idemRead(ctx context.Context, r Reader, scope, key, suffix string) (idempotency.Record, error) {
+	rec := idempotency.Record{Scope: scope, Key: key}
+	var lockedAt, expiresAt, createdAt int64
+	err := r.QueryRowContext(ctx, `SELECT request_hash, status, content_type, location, body, locked_at, created_at, expires_at
+		FROM idempotency_keys WHERE scope = $1 AND key = $2`+suffix, scope, key).
+		Scan(&rec.RequestHash, &rec.Status, &rec.ContentType, &rec.Location, &rec.Body, &lockedAt, &createdAt, &expiresAt)
+	rec.LockedAt, rec.CreatedAt, rec.ExpiresAt = fromMicros(lockedAt), fromMicros(createdAt), fromMicros(expiresAt)
+	return rec, err
 }
 
 // Complete implements idempotency.Store.

@@ -702,81 +702,123 @@ func (tx *Tx) ReserveStock(ctx context.Context, req inventory.ReserveRequest) (i
 		return inventory.Reservation{}, err
 	}
 	out := inventory.Reservation{Reference: req.Reference, ExpiresAt: req.ExpiresAt.UTC().Truncate(time.Microsecond), Allocations: []inventory.Allocation{}}
-	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM stock_reservations WHERE reference = $1 AND state = 'active'`+invLimit1, req.Reference).Scan(&one)
-	if err == nil {
-		return out, shopd.TypedErrorf(shopd.ECONFLICT, "reservation-exists", "Reference %q already holds reserved stock; release or commit it first.", req.Reference)
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return out, err
-	}
-	route, err := invRoute(ctx, tx, req.Market)
+	route, held, err := invRoute(ctx, tx, req.Market, req.Reference)
 	if err != nil {
 		return out, err
 	}
+	if held {
+		return out, shopd.TypedErrorf(shopd.ECONFLICT, "reservation-exists", "Reference %q already holds reserved stock; release or commit it first.", req.Reference)
+	}
 	lines := inventory.MergeLines(req.Lines)
 	now := micros(tx.Now())
-	for _, l := range lines {
+	if len(route) == 0 {
+		return out, inventory.OutOfStock(lines[0], 0)
+	}
+	// The common case first, in the order that keeps the stock rows (a
+	// drop's hot rows) locked for the shortest time: insert every line's
+	// reservation in the first warehouse of the route, then take the stock
+	// rows, the last statements before the commit. A line the first
+	// warehouse cannot cover gives its row back and is routed again.
+	first := make([]inventory.Allocation, len(lines))
+	for i, l := range lines {
+		first[i] = inventory.Allocation{ID: shopd.NewID(inventory.ReservationPrefix), SKU: l.SKU, WarehouseID: route[0].id,
+			Warehouse: route[0].code, Quantity: l.Quantity, State: inventory.ReservationActive}
+	}
+	if err := invInsertReservations(ctx, tx, out, first, now); err != nil {
+		return out, err
+	}
+	for i, l := range lines {
+		ok, err := invTake(ctx, tx, l.SKU, route[0], l.Quantity, now)
+		if err != nil {
+			return out, err
+		}
+		if ok {
+			out.Allocations = append(out.Allocations, first[i])
+			continue
+		}
 		allocs, err := invReserveLine(ctx, tx, route, l, now)
 		if err != nil {
+			return out, err // as with any error here, the caller rolls back
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM stock_reservations WHERE id = $1`, first[i].ID); err != nil {
+			return out, err
+		}
+		for j := range allocs {
+			allocs[j].ID, allocs[j].State = shopd.NewID(inventory.ReservationPrefix), inventory.ReservationActive
+		}
+		if err := invInsertReservations(ctx, tx, out, allocs, now); err != nil {
 			return out, err
 		}
 		out.Allocations = append(out.Allocations, allocs...)
 	}
-	for i := range out.Allocations {
-		a := &out.Allocations[i]
-		a.ID, a.State = shopd.NewID(inventory.ReservationPrefix), inventory.ReservationActive
-		_, err := tx.ExecContext(ctx, `INSERT INTO stock_reservations (id, reference, sku, warehouse_id, quantity, state, expires_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $7)`, a.ID, req.Reference, a.SKU, a.WarehouseID, a.Quantity, micros(out.ExpiresAt), now)
-		if err != nil {
-			return out, conflictOr(err, "reservation-exists", fmt.Sprintf("Reference %q already holds reserved stock; release or commit it first.", req.Reference))
-		}
-	}
 	return out, nil
 }
 
-// invLimit1 ends a query that needs one row.
-const invLimit1 = ` LIMIT 1`
-
-// invRoute lists the active warehouses serving a market in routing order.
-func invRoute(ctx context.Context, tx *Tx, market string) ([]invWarehouse, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT w.id, w.code, w.priority FROM warehouse_markets m JOIN warehouses w ON w.id = m.warehouse_id
-		WHERE m.market = $1 AND w.active ORDER BY w.priority, w.code`, market)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []invWarehouse
-	for rows.Next() {
-		var w invWarehouse
-		if err := rows.Scan(&w.id, &w.code, &w.priority); err != nil {
-			return nil, err
+// invInsertReservations inserts the active reservation rows of r's
+// reference, in one statement.
+func invInsertReservations(ctx context.Context, tx *Tx, r inventory.Reservation, allocs []inventory.Allocation, now int64) error {
+	var p params
+	var b strings.Builder
+	b.WriteString(`INSERT INTO stock_reservations (id, reference, sku, warehouse_id, quantity, state, expires_at, created_at, updated_at) VALUES `)
+	for i, a := range allocs {
+		if i > 0 {
+			b.WriteString(", ")
 		}
-		out = append(out, w)
+		fmt.Fprintf(&b, "(%s, %s, %s, %s, %s, 'active', %s, %s, %[7]s)", p.add(a.ID), p.add(r.Reference), p.add(a.SKU),
+			p.add(a.WarehouseID), p.add(a.Quantity), p.add(micros(r.ExpiresAt)), p.add(now))
 	}
-	return out, rows.Err()
+	_, err := tx.ExecContext(ctx, b.String(), p...)
+	return conflictOr(err, "reservation-exists", fmt.Sprintf("Reference %q already holds reserved stock; release or commit it first.", r.Reference))
 }
 
-// invReserveLine reserves one SKU: whole in the first warehouse, by
-// routing order, that can cover it, each try one conditional UPDATE; else
-// split across the warehouses in routing order, each row locked while its
-// share is taken.
-func invReserveLine(ctx context.Context, tx *Tx, route []invWarehouse, l inventory.MergedLine, now int64) ([]inventory.Allocation, error) {
-	take := func(w invWarehouse, q int64) (bool, error) {
-		row, err := invScanRow(tx.QueryRowContext(ctx, `UPDATE stock SET reserved = reserved + $3, updated_at = $4
-			WHERE sku = $1 AND warehouse_id = $2 AND on_hand - reserved >= $3`+invReturning, l.SKU, w.id, q, now))
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		return true, invCheckLow(ctx, tx, l.SKU, w, row.available()+q, row)
+// invRoute lists the active warehouses serving a market in routing order,
+// and tells whether reference already holds an active reservation (one
+// query: it runs in every checkout).
+func invRoute(ctx context.Context, tx *Tx, market, reference string) (route []invWarehouse, held bool, err error) {
+	rows, err := tx.QueryContext(ctx, `SELECT w.id, w.code, w.priority,
+			EXISTS (SELECT 1 FROM stock_reservations WHERE reference = $2 AND state = 'active')
+		FROM warehouse_markets m JOIN warehouses w ON w.id = m.warehouse_id
+		WHERE m.market = $1 AND w.active ORDER BY w.priority, w.code`, market, reference)
+	if err != nil {
+		return nil, false, err
 	}
+	defer rows.Close()
+	for rows.Next() {
+		var w invWarehouse
+		if err := rows.Scan(&w.id, &w.code, &w.priority, &held); err != nil {
+			return nil, false, err
+		}
+		route = append(route, w)
+	}
+	return route, held, rows.Err()
+}
+
+// invTake reserves q units of sku in warehouse w if it has them, with one
+// conditional UPDATE, and raises inventory.low when that crosses the
+// row's threshold.
+func invTake(ctx context.Context, tx *Tx, sku string, w invWarehouse, q, now int64) (bool, error) {
+	row, err := invScanRow(tx.QueryRowContext(ctx, `UPDATE stock SET reserved = reserved + $3, updated_at = $4
+		WHERE sku = $1 AND warehouse_id = $2 AND on_hand - reserved >= $3`+invReturning, sku, w.id, q, now))
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, invCheckLow(ctx, tx, sku, w, row.available()+q, row)
+}
+
+// invReserveLine reserves one SKU that the first warehouse of the route
+// could not cover whole: whole in the first of the other warehouses, by
+// routing order, that can cover it, each try one conditional UPDATE; else
+// split across all the warehouses in routing order, each row locked while
+// its share is taken.
+func invReserveLine(ctx context.Context, tx *Tx, route []invWarehouse, l inventory.MergedLine, now int64) ([]inventory.Allocation, error) {
 	alloc := func(w invWarehouse, q int64) inventory.Allocation {
 		return inventory.Allocation{SKU: l.SKU, WarehouseID: w.id, Warehouse: w.code, Quantity: q}
 	}
-	for _, w := range route {
-		ok, err := take(w, l.Quantity)
+	for _, w := range route[1:] {
+		ok, err := invTake(ctx, tx, l.SKU, w, l.Quantity, now)
 		if err != nil {
 			return nil, err
 		}
@@ -805,7 +847,7 @@ func invReserveLine(ctx context.Context, tx *Tx, route []invWarehouse, l invento
 		if q == 0 {
 			continue
 		}
-		ok, err := take(w, q)
+		ok, err := invTake(ctx, tx, l.SKU, w, q, now)
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -14,7 +15,33 @@ import (
 // ExecContext/QueryContext on it directly.
 type Tx struct {
 	*sql.Tx
-	db *DB
+	db     *DB
+	shared bool // one of a group of SQLite transactions sharing a commit
+}
+
+// ctx returns the context for a statement: in a shared transaction, one
+// caller's cancellation must not interrupt the statements of the others
+// (SQLite may roll the whole transaction back), so it is not passed on.
+func (tx *Tx) ctx(ctx context.Context) context.Context {
+	if tx.shared {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
+// ExecContext runs a statement in the transaction.
+func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.Tx.ExecContext(tx.ctx(ctx), query, args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.Tx.QueryContext(tx.ctx(ctx), query, args...)
+}
+
+// QueryRowContext runs a query for one row in the transaction.
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.Tx.QueryRowContext(tx.ctx(ctx), query, args...)
 }
 
 // Dialect returns the engine of the transaction.
@@ -26,14 +53,20 @@ func (tx *Tx) Now() time.Time { return tx.db.clock.Now() }
 // maxTxAttempts bounds retries of a transaction that failed on contention.
 const maxTxAttempts = 8
 
-// InTx runs fn in a write transaction and commits it if fn returns nil. A
+// InTx runs fn in a write transaction and commits it if fn returns nil;
+// if fn returns an error, none of its changes stay. On SQLite the
+// transaction may share its commit with others (see txgroup.go). A
 // transaction that fails only on contention (busy, deadlock, serialization)
 // is retried with jittered backoff, so fn must have no effects outside the
-// transaction.
+// transaction and may run more than once.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = db.inTxOnce(ctx, fn)
+		if db.group != nil {
+			err = db.group.run(ctx, fn)
+		} else {
+			err = db.inTxOnce(ctx, fn)
+		}
 		if err == nil || !isRetryable(err) || attempt == maxTxAttempts {
 			return err
 		}
@@ -101,6 +134,18 @@ func fromNullMicros(n sql.NullInt64) time.Time {
 
 // nullString stores "" as NULL.
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// placeholders returns "$1, $2, …, $n", the VALUES of a one-row insert.
+func placeholders(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(i))
+	}
+	return b.String()
+}
 
 // params collects the arguments of a query built from optional filters.
 type params []any

@@ -19,6 +19,7 @@ import (
 	"github.com/shopd/shopd/platform"
 	"github.com/shopd/shopd/sqlstore"
 	"github.com/shopd/shopd/staff"
+	"github.com/shopd/shopd/subscription"
 )
 
 // app is a migrated store with every service wired to it.
@@ -38,15 +39,23 @@ type app struct {
 	checkout    *checkout.Service
 	orderOps    *orderops.Service
 	idempotency *idempotency.Service
+	// subscriptions serves plans and subscriptions; biller runs renewals
+	// (after withPayments).
+	subscriptions *subscription.Service
+	biller        *subscription.Biller
 }
 
 // openApp opens the store, applies pending migrations, wires the services
 // and makes sure the default markets exist.
 func openApp(ctx context.Context, d platform.Database) (*app, error) {
+	return openAppAt(ctx, d, shopd.SystemClock{})
+}
+
+// openAppAt is openApp with every service on clock (`shopd bill --now`).
+func openAppAt(ctx context.Context, d platform.Database, clock shopd.Clock) (*app, error) {
 	if err := d.Validate(); err != nil {
 		return nil, usagef("%v", err)
 	}
-	clock := shopd.SystemClock{}
 	db, err := sqlstore.Open(ctx, d.Source(), sqlstore.Options{Clock: clock})
 	if err != nil {
 		return nil, err
@@ -71,6 +80,7 @@ func openApp(ctx context.Context, d platform.Database) (*app, error) {
 	a.inventory.Markets = a.markets
 	a.carts = cart.NewService(db.Carts(), clock)
 	a.carts.Catalog, a.carts.Markets = a.catalog, a.markets
+	a.subscriptions = subscription.NewService(db.Subscriptions(), clock, a.markets, a.catalog)
 	if err := a.markets.EnsureDefaults(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -80,17 +90,23 @@ func openApp(ctx context.Context, d platform.Database) (*app, error) {
 
 func (a *app) Close() error { return a.db.Close() }
 
-// withPayments wires the payment gateways and checkout. Checkout registers
-// its settle hook with the payment service here, so that every process that
-// can settle a payment (serve, its worker, `payments reconcile`) moves the
-// payment's order in the same transaction.
+// withPayments wires the payment gateways, checkout and billing. Checkout
+// and billing register their settle hooks with the payment service here, so
+// that every process that can settle a payment (serve, its worker,
+// `payments reconcile`, `bill`) moves the payment's order or invoice in the
+// same transaction.
 func (a *app) withPayments(pf paymentFlags) error {
 	svc, err := pf.paymentService(a)
 	if err != nil {
 		return err
 	}
 	a.payments = svc
+	rules, err := pf.billingRules()
+	if err != nil {
+		return err
+	}
 	a.checkout = checkout.NewService(a.db.Checkout(), a.carts, a.inventory, a.payments, a.clock)
+	a.biller = subscription.NewBiller(a.db.Billing(), a.payments, a.clock, rules)
 	a.orderOps = orderops.NewService(a.db.OrderOps(), a.payments, a.clock)
 	return nil
 }

@@ -191,6 +191,15 @@ func TestEndToEnd(t *testing.T) {
 					t.Errorf("price in %s = %s, want %s", market, s, want)
 				}
 			}
+			// Every module is wired into serve: a plan is created and listed.
+			status, plan := call(t, "POST", p.url+"/v1/admin/plans", key, map[string]any{"name": "Glow Box", "kind": "box", "box_size": 5,
+				"interval": map[string]any{"unit": "month", "count": 1}, "prices": map[string]any{"us": map[string]any{"amount": 2900, "currency": "USD"}}})
+			if status != 201 {
+				t.Fatalf("create plan: %d %v", status, plan)
+			}
+			if status, plans := call(t, "GET", p.url+"/v1/plans?market=us", "", nil); status != 200 || len(plans["data"].([]any)) != 1 {
+				t.Fatalf("list plans: %d %v", status, plans)
+			}
 			p.stop(t)
 			if !strings.Contains(p.stderr.String(), `"msg":"stopped"`) {
 				t.Errorf("no clean-stop log line:\n%s", p.stderr)

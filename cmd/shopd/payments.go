@@ -10,6 +10,7 @@ import (
 	"github.com/shopd/shopd/payment/stripe"
 	"github.com/shopd/shopd/payment/testgateway"
 	"github.com/shopd/shopd/platform"
+	"github.com/shopd/shopd/subscription"
 )
 
 // paymentFlags configure the payment gateways; serve and the payments
@@ -20,6 +21,10 @@ type paymentFlags struct {
 	stripeWebhook *string
 	stripeURL     *string
 	callTimeout   *time.Duration
+	// Billing's dunning rules travel with the payment flags: every process
+	// that settles payments settles invoice payments too.
+	dunningSchedule *string
+	dunningPolicy   *string
 }
 
 func bindPaymentFlags(f *platform.Flags) paymentFlags {
@@ -29,7 +34,23 @@ func bindPaymentFlags(f *platform.Flags) paymentFlags {
 		stripeWebhook: f.String("stripe-webhook-secret", "SHOPD_STRIPE_WEBHOOK_SECRET", "", "Stripe webhook signing secret (whsec_…) for POST /v1/webhooks/stripe"),
 		stripeURL:     f.String("stripe-api-url", "SHOPD_STRIPE_API_URL", "", "Stripe API base URL (empty for Stripe's; e.g. a stripe-mock for tests)"),
 		callTimeout:   f.Duration("payment-call-timeout", "SHOPD_PAYMENT_CALL_TIMEOUT", payment.DefaultCallTimeout, "bound on one payment gateway call; a call cut off leaves its payment in doubt until reconciled"),
+		dunningSchedule: f.String("dunning-schedule", "SHOPD_DUNNING_SCHEDULE", subscription.DefaultDunningSchedule().String(),
+			"retries of a failed renewal, as delays after its first failure"),
+		dunningPolicy: f.String("dunning-policy", "SHOPD_DUNNING_POLICY", string(subscription.DunningPause), "after the last failed retry: pause or cancel the subscription"),
 	}
+}
+
+// billingRules reads the dunning flags.
+func (pf paymentFlags) billingRules() (subscription.BillingRules, error) {
+	schedule, err := subscription.ParseDunningSchedule(*pf.dunningSchedule)
+	if err != nil {
+		return subscription.BillingRules{}, fmt.Errorf("--dunning-schedule: %w", err)
+	}
+	policy, err := subscription.ParseDunningPolicy(*pf.dunningPolicy)
+	if err != nil {
+		return subscription.BillingRules{}, fmt.Errorf("--dunning-policy: %w", err)
+	}
+	return subscription.BillingRules{Schedule: schedule, Policy: policy}, nil
 }
 
 // validate checks the flags before anything is opened.
@@ -46,6 +67,9 @@ func (pf paymentFlags) validate() error {
 	}
 	if *pf.callTimeout <= 0 || *pf.callTimeout > 5*time.Minute {
 		problems = append(problems, errors.New("--payment-call-timeout must be from 1ns to 5m"))
+	}
+	if _, err := pf.billingRules(); err != nil {
+		problems = append(problems, err)
 	}
 	return errors.Join(problems...)
 }

@@ -36,6 +36,10 @@ func commands() []command {
 		{"admin", "staff tasks: admin create-key --role ROLE", adminCmd},
 		{"inventory", "stock tasks: inventory import FILE.csv", inventoryCmd},
 		{"payments", "payment tasks: payments reconcile", paymentsCmd},
+		{"bill", "run the subscription renewals and dunning retries that are due", billCmd},
+		{"backup", "write a consistent online backup: backup --to FILE", backupCmd},
+		{"restore", "restore a backup into an empty store: restore --from FILE", restoreCmd},
+		{"loadtest", "drive a running shopd over HTTP: loadtest browse|drop --target URL", loadtestCmd},
 		{"version", "print the version", versionCmd},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/httpapi"
 	"github.com/shopd/shopd/platform"
+	"github.com/shopd/shopd/sqlstore"
 	"github.com/shopd/shopd/worker"
 )
 
@@ -55,6 +56,18 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		return usagef("%v", errors.Join(problems...))
 	}
 
+	stopTracing, err := platform.StartTracing(ctx, c.env, "shopd", shopd.BuildVersion())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(ctx); err != nil {
+			log.Error("tracing: flush failed", slog.String("error", err.Error()))
+		}
+	}()
+
 	a, err := openApp(ctx, d)
 	if err != nil {
 		return err
@@ -82,6 +95,15 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 	}
+	// Outbox, reservation and payment gauges are read from the store at
+	// scrape time; the cache bounds the load of many pods and scrapers.
+	if err := metrics.Register(sqlstore.NewStatsCollector(a.db, 5*time.Second, 2*time.Second)); err != nil {
+		return err
+	}
+	billingMetrics, err := platform.NewBillingMetrics(metrics)
+	if err != nil {
+		return err
+	}
 	api, err := httpapi.NewServer(httpapi.Deps{
 		Metrics:       metrics,
 		Logger:        log,
@@ -98,6 +120,8 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		Payments:      a.payments,
 		Checkout:      a.checkout,
 		OrderOps:      a.orderOps,
+		Subscriptions: a.subscriptions,
+		Biller:        a.biller,
 		Ready:         func(ctx context.Context) error { return errors.Join(a.db.Ping(ctx), a.db.MigrationsCurrent(ctx)) },
 		DefaultMarket: *defaultMarket,
 		MaxBodyBytes:  int64(*maxBody),
@@ -144,6 +168,12 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 			}},
 			worker.Job{Name: "purge-expired-carts", Every: time.Hour, Run: func(ctx context.Context) error {
 				return worker.Batches(ctx, a.carts.PurgeExpired)
+			}},
+			worker.Job{Name: "billing", Every: time.Minute, Run: func(ctx context.Context) error {
+				start := time.Now()
+				res, err := a.biller.Run(ctx)
+				billingMetrics.Observe(time.Since(start), err, res.Counts())
+				return err
 			}},
 		)
 	}

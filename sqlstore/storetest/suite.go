@@ -27,6 +27,10 @@ var suites = []struct {
 	{"Orders", testOrders},
 	{"PurchaseLimits", testPurchaseLimits},
 	{"OrderOps", testOrderOps},
+	{"Subscriptions", testSubscriptions},
+	{"Billing", testBilling},
+	{"BillingConcurrentRuns", testBillingConcurrentRuns},
+	{"BillingYear", testBillingYear},
 }
 
 // Run runs the whole conformance suite on every engine.

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shopd/shopd/loadtest"
+)
+
+// errInvariant is returned when a load test ran but broke an invariant; the
+// report is already written.
+var errInvariant = errors.New("invariant broken")
+
+func loadtestCmd(ctx context.Context, c *cli, args []string) error {
+	f := c.flags("loadtest", "SCENARIO --target URL --admin-key KEY [flags]",
+		"Drives a running shopd over HTTP and reports throughput, latency per step and the invariants.\n"+
+			"It sets up its own data with the admin key: the warehouse \""+loadtest.WarehouseCode+"\" serving "+loadtest.Market+" (made if\n"+
+			"missing), a product with a SKU unique to the run, and --stock units of it.\n\n"+
+			"Scenarios:\n"+
+			"  browse  open loop at --rate requests/s for --duration: product pages and a filtered list,\n"+
+			"          some revalidated with If-None-Match (304s are counted)\n"+
+			"  drop    --shoppers arrive evenly over --ramp; each reads the product, makes a cart, adds one\n"+
+			"          unit and checks out as a guest with tok_visa (--abandon of them leave after the cart)\n\n"+
+			"Latency counts from each request's intended send time, so waiting for a busy server counts.\n"+
+			"After a drop, units sold are read from the stock and charges from the test gateway's ledger.\n"+
+			"Exit status 1 on any oversell, double charge or 5xx answer.")
+	target := f.String("target", "SHOPD_LOADTEST_TARGET", "http://127.0.0.1:8080", "base URL of the shopd to drive")
+	// Bound to the environment by hand, so that -h never prints the key as the default.
+	key := f.String("admin-key", "", "", "staff API key with the admin role (shopd admin create-key --role admin) (env SHOPD_ADMIN_KEY)")
+	shoppers := f.Int("shoppers", "", 2000, "drop: virtual shoppers")
+	stock := f.Int("stock", "", 200, "units of the run's SKU received before the run (browse: 0 unless set)")
+	ramp := f.Duration("ramp", "", 2*time.Second, "drop: shoppers arrive evenly over this time")
+	abandon := f.Int("abandon", "", 10, "drop: percentage of shoppers who leave after adding to the cart")
+	duration := f.Duration("duration", "", 10*time.Second, "browse: how long to send requests")
+	rate := f.Int("rate", "", 1000, "browse: requests per second")
+	conns := f.Int("connections", "", 64, "HTTP connections to shopd (requests in flight at most)")
+	timeout := f.Duration("timeout", "", 30*time.Second, "bound on one request")
+	asJSON := f.Bool("json", "", false, "write the report as JSON and no progress lines")
+	pos, err := parseWithArgs(f, args)
+	if err != nil {
+		return err
+	}
+	if *key == "" {
+		if *key, err = c.env.Lookup("SHOPD_ADMIN_KEY"); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	if len(pos) != 1 {
+		return usagef("name one scenario: %s", strings.Join(loadtest.Scenarios, " or "))
+	}
+	if *abandon < 0 || *abandon > 100 {
+		return usagef("--abandon must be a percentage from 0 to 100")
+	}
+	if pos[0] == "browse" && !isSet(f.FlagSet, "stock") {
+		*stock = 0 // browsing needs no stock
+	}
+	cfg := loadtest.Config{
+		Scenario: pos[0], Target: *target, AdminKey: *key,
+		Shoppers: *shoppers, Stock: *stock, Ramp: *ramp, Abandon: float64(*abandon) / 100,
+		Duration: *duration, Rate: *rate, Connections: *conns, Timeout: *timeout,
+	}
+	if !*asJSON {
+		cfg.Progress = c.stderr
+	}
+	if err := cfg.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	rep, err := loadtest.Run(ctx, cfg)
+	if rep != nil {
+		if *asJSON {
+			enc := json.NewEncoder(c.stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(rep); err != nil {
+				return err
+			}
+		} else {
+			rep.WriteText(c.stdout)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if why := rep.Failed(); why != "" {
+		return fmt.Errorf("%w: %s", errInvariant, why)
+	}
+	return nil
+}
+
+// isSet reports whether the flag was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}

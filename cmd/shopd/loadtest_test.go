@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/shopd/shopd/sqlstore/storetest"
+)
+
+// loadReport is the part of `shopd loadtest --json` the tests read.
+type loadReport struct {
+	Scenario      string  `json:"scenario"`
+	DurationS     float64 `json:"duration_s"`
+	Requests      int64   `json:"requests"`
+	Orders        int64   `json:"orders"`
+	UnitsSold     int64   `json:"units_sold"`
+	Stock         int64   `json:"stock"`
+	Oversell      int64   `json:"oversell"`
+	DoubleCharges int64   `json:"double_charges"`
+	Errors5xx     int64   `json:"errors_5xx"`
+	RPS           float64 `json:"rps"`
+	OrdersPerS    float64 `json:"orders_per_s"`
+	LatencyMS     map[string]struct {
+		P50, P95, P99, Max *float64
+	} `json:"latency_ms"`
+	Errors          map[string]int64 `json:"errors"`
+	NotModified     int64            `json:"not_modified"`
+	ChargesCaptured int64            `json:"charges_captured"`
+	UnchargedOrders int64            `json:"uncharged_orders"`
+	ReservedAfter   int64            `json:"reserved_after"`
+	Shoppers        struct {
+		Shoppers, Ordered, Pending, Abandoned, Failed, Answered, Unanswered int64
+		SoldOut                                                             int64 `json:"sold_out"`
+	} `json:"shoppers"`
+	Fairness struct {
+		Shoppers   int64    `json:"shoppers"`
+		KendallTau *float64 `json:"kendall_tau"`
+	} `json:"fairness"`
+}
+
+// TestLoadtest runs `shopd loadtest drop` as its own process against a real
+// shopd serve on each engine: 2,000 shoppers for 200 units must buy exactly
+// 200, each charged once, with no 5xx and an answer for every shopper. Then
+// a short browse run in-process (so the race detector watches the runner)
+// must see its conditional GETs answered 304.
+func TestLoadtest(t *testing.T) {
+	bin, err := buildShopd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range storetest.Engines(t) {
+		t.Run(d.String(), func(t *testing.T) {
+			db := dbArgs(t, d)
+			out, err := exec.Command(bin, append([]string{"admin", "create-key", "--role", "admin"}, db...)...).Output()
+			if err != nil {
+				t.Fatalf("create-key: %v", err)
+			}
+			key := strings.TrimSpace(string(out))
+			p := startServe(t, bin, append([]string{"--log-level", "warn"}, db...)...)
+
+			cmd := exec.Command(bin, "loadtest", "drop", "--target", p.url, "--shoppers", "2000", "--stock", "200", "--json")
+			cmd.Env = append(os.Environ(), "SHOPD_ADMIN_KEY="+key) // the key from the environment
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err = cmd.Output()
+			if err != nil {
+				t.Errorf("loadtest drop: %v\n%s", err, stderr.String())
+			}
+			var r loadReport
+			if err := json.Unmarshal(out, &r); err != nil {
+				t.Fatalf("report: %v\n%s\n%s", err, out, stderr.String())
+			}
+			s := r.Shoppers
+			switch {
+			case r.Scenario != "drop" || r.Stock != 200:
+				t.Errorf("scenario %q stock %d", r.Scenario, r.Stock)
+			case r.UnitsSold != 200 || r.Orders != 200 || s.Ordered != 200 || s.Pending != 0:
+				t.Errorf("units sold %d, orders %d (%d paid, %d pending); want 200", r.UnitsSold, r.Orders, s.Ordered, s.Pending)
+			case r.Oversell != 0 || r.DoubleCharges != 0 || r.Errors5xx != 0:
+				t.Errorf("oversell %d, double charges %d, 5xx %d; want 0", r.Oversell, r.DoubleCharges, r.Errors5xx)
+			case r.ChargesCaptured != 200 || r.UnchargedOrders != 0 || r.ReservedAfter != 0:
+				t.Errorf("%d charges captured, %d orders without a charge, %d units left reserved", r.ChargesCaptured, r.UnchargedOrders, r.ReservedAfter)
+			case s.Shoppers != 2000 || s.Answered != 2000 || s.Failed != 0 || s.Unanswered != 0 || len(r.Errors) != 0:
+				t.Errorf("shoppers %+v, errors %v: every shopper must be answered", s, r.Errors)
+			case s.Ordered+s.SoldOut+s.Abandoned != 2000 || s.SoldOut == 0 || s.Abandoned == 0:
+				t.Errorf("shoppers %+v: want orders, sold-outs and abandons adding up to 2000", s)
+			case r.Fairness.Shoppers != 200 || r.Fairness.KendallTau == nil:
+				t.Errorf("fairness %+v", r.Fairness)
+			case r.Requests != 3*2000+s.Ordered+s.SoldOut || r.OrdersPerS <= 0 || r.DurationS <= 0:
+				t.Errorf("requests %d, orders/s %v, duration %v s", r.Requests, r.OrdersPerS, r.DurationS)
+			}
+			for _, step := range []string{"product", "cart", "line", "checkout"} {
+				if l, ok := r.LatencyMS[step]; !ok || l.P50 == nil || l.P95 == nil || l.P99 == nil || l.Max == nil || *l.P99 > *l.Max {
+					t.Errorf("latency_ms.%s = %+v", step, l)
+				}
+			}
+
+			var stdout bytes.Buffer
+			stderr.Reset()
+			code := run(t.Context(), []string{"loadtest", "browse", "--target", p.url, "--admin-key", key, "--rate", "300", "--duration", "2s", "--json"},
+				func(string) string { return "" }, nil, &stdout, &stderr)
+			if code != 0 {
+				t.Errorf("loadtest browse: exit %d\n%s", code, stderr.String())
+			}
+			var b loadReport
+			if err := json.Unmarshal(stdout.Bytes(), &b); err != nil {
+				t.Fatalf("browse report: %v\n%s", err, stdout.String())
+			}
+			if b.Scenario != "browse" || b.Requests != 600 || b.NotModified == 0 || len(b.Errors) != 0 || b.Errors5xx != 0 || len(b.LatencyMS) != 4 {
+				t.Errorf("browse: %d requests, %d answered 304, errors %v, 5xx %d, latency %v", b.Requests, b.NotModified, b.Errors, b.Errors5xx, b.LatencyMS)
+			}
+			p.stop(t)
+		})
+	}
+}
+
+// TestLoadtestUsage checks that bad flags fail fast with exit status 2.
+func TestLoadtestUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"loadtest", "drop"}, "--admin-key (or SHOPD_ADMIN_KEY) is required"},
+		{[]string{"loadtest", "--admin-key", "k"}, "name one scenario"},
+		{[]string{"loadtest", "stampede", "--admin-key", "k"}, `not "stampede"`},
+		{[]string{"loadtest", "drop", "--admin-key", "k", "--target", "localhost"}, "--target"},
+		{[]string{"loadtest", "drop", "--admin-key", "k", "--abandon", "120"}, "--abandon"},
+		{[]string{"loadtest", "browse", "--admin-key", "k", "--rate", "0"}, "--rate"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), c.args, func(string) string { return "" }, nil, &stdout, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, stderr.String(), c.want)
+		}
+	}
+	// The key is never printed as a flag default.
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"loadtest", "-h"}, func(k string) string { return map[string]string{"SHOPD_ADMIN_KEY": "sk_secret"}[k] }, nil, &stdout, &stderr)
+	if code != 0 || strings.Contains(stderr.String(), "sk_secret") || !strings.Contains(stderr.String(), "SHOPD_ADMIN_KEY") {
+		t.Errorf("loadtest -h: exit %d\n%s", code, stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	// Nothing listens on port 1: the setup fails with exit status 1.
+	code = run(t.Context(), []string{"loadtest", "drop", "--target", "http://127.0.0.1:1", "--json"},
+		func(k string) string { return map[string]string{"SHOPD_ADMIN_KEY": "sk_x"}[k] }, nil, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "setting up") || stdout.Len() != 0 {
+		t.Errorf("unreachable target: exit %d, stderr %q, stdout %q", code, stderr.String(), stdout.String())
+	}
+}
+
+// TestLoadtestFailsOnBrokenInvariants drives a fake shopd that sells 10
+// orders for 5 units, charges one order twice and answers one checkout 500:
+// the report must say so and the exit status must be 1.
+func TestLoadtestFailsOnBrokenInvariants(t *testing.T) {
+	var mu sync.Mutex
+	var orders []string
+	mux := http.NewServeMux()
+	reply := func(w http.ResponseWriter, status int, body string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}
+	mux.HandleFunc("GET /v1/admin/warehouses", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, `{"data":[{"code":"loadtest","markets":["us"]}]}`)
+	})
+	mux.HandleFunc("POST /v1/admin/products", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 201, `{"id":"prod_1","variants":[{"id":"var_1"}]}`)
+	})
+	mux.HandleFunc("POST /v1/admin/stock/receive", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, `{"on_hand":5,"updated_at":"2026-01-01T00:00:00Z"}`)
+	})
+	mux.HandleFunc("GET /v1/products/{product}", func(w http.ResponseWriter, r *http.Request) { reply(w, 200, `{}`) })
+	mux.HandleFunc("GET /v1/products", func(w http.ResponseWriter, r *http.Request) { reply(w, 200, `{"data":[]}`) })
+	mux.HandleFunc("POST /v1/carts", func(w http.ResponseWriter, r *http.Request) { reply(w, 201, `{"id":"cart_1"}`) })
+	mux.HandleFunc("POST /v1/carts/{cart}/lines", func(w http.ResponseWriter, r *http.Request) { reply(w, 200, `{}`) })
+	mux.HandleFunc("POST /v1/checkouts", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(orders) == 10 {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(500)
+			io.WriteString(w, `{"type":"https://shopd.dev/problems/internal"}`)
+			return
+		}
+		orders = append(orders, fmt.Sprintf("ord_%d", len(orders)))
+		reply(w, 201, `{"id":"`+orders[len(orders)-1]+`"}`)
+	})
+	mux.HandleFunc("GET /v1/admin/stock", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, `{"data":[{"on_hand":-5,"reserved":0,"available":0}]}`)
+	})
+	mux.HandleFunc("GET /v1/admin/test-gateway/charges", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		var data []string
+		for i, id := range append([]string{orders[0]}, orders...) {
+			data = append(data, fmt.Sprintf(`{"reference":%q,"created_at":"2026-01-01T00:00:%02dZ"}`, id, 59-i))
+		}
+		reply(w, 200, `{"data":[`+strings.Join(data, ",")+`]}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"loadtest", "drop", "--target", srv.URL, "--admin-key", "sk_x", "--shoppers", "11", "--stock", "5", "--abandon", "0", "--json"},
+		func(string) string { return "" }, nil, &stdout, &stderr)
+	var r loadReport
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("report: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	if code != 1 || !strings.Contains(stderr.String(), "oversell 5, double charges 1, 1 answers were 5xx") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+	if r.Orders != 10 || r.UnitsSold != 10 || r.Oversell != 5 || r.DoubleCharges != 1 || r.Errors5xx != 1 || r.Errors["internal"] != 1 || r.Shoppers.Failed != 1 {
+		t.Errorf("report %+v", r)
+	}
+}
