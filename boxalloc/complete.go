@@ -1,0 +1,266 @@
+package boxalloc
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// completer fills the boxes repair left empty by augmenting paths in the
+// flow network source → subscriber (k) → subscriber × category (limit) →
+// product@warehouse → sink (stock), one warehouse at a time: a path gives s
+// one more product, possibly by moving holders of a sold-out product to
+// another product they can receive, until a product with free stock is
+// reached. When no path exists at any of its warehouses (other boxes keep
+// their warehouse), s cannot be filled, and reason says why.
+type completer struct {
+	a       *allocator
+	as      *assignment
+	holders [][]int32 // per pw: subscribers whose box holds it
+	visit   []uint32  // per product: search stamp
+	stamp   uint32
+	from    []int32 // per product: the product its holder gave up, -1 from s
+	holder  []int32 // per product: who takes it on the path
+	seen    map[[2]int32]bool
+	scores  []int32
+	log     []swap
+}
+
+// swap is one change a path made, kept to undo a box that cannot be completed.
+type swap struct {
+	s              int
+	removed, added int // product indices, -1 for none
+	score          int32
+}
+
+func (a *allocator) newCompleter(as *assignment) *completer {
+	m := a.m
+	c := &completer{a: a, as: as, holders: make([][]int32, len(m.stock)), visit: make([]uint32, m.nP),
+		from: make([]int32, m.nP), holder: make([]int32, m.nP), scores: make([]int32, m.nP)}
+	for s, w := range as.w {
+		for _, p := range as.box(s) {
+			pw := m.pw(int(p), int(w))
+			c.holders[pw] = append(c.holders[pw], int32(s))
+		}
+	}
+	return c
+}
+
+// fill tries to give s a full box; it returns "" or the reason it cannot.
+func (c *completer) fill(ctx context.Context, s int) string {
+	m := c.a.m
+	for _, w := range m.warehouses(s) {
+		if m.maxBoxSize(c.scoresOf(s), int(w)) < m.k {
+			continue
+		}
+		c.log = c.log[:0]
+		c.as.w[s] = int8(w)
+		for int(c.as.n[s]) < m.k && ctx.Err() == nil && c.augment(s, int(w)) {
+		}
+		if int(c.as.n[s]) == m.k && c.meetsFloor(s) {
+			return ""
+		}
+		c.undo()
+		c.as.w[s] = -1
+	}
+	return c.a.reason(s)
+}
+
+func (c *completer) scoresOf(s int) []int32 {
+	sub := &c.a.m.in.Subscribers[s]
+	c.a.m.scorer.score(&sub.Profile, sub.Recent, c.scores)
+	return c.scores
+}
+
+// augment finds one augmenting path for s at w by breadth-first search and applies it.
+func (c *completer) augment(s, w int) bool {
+	m, as := c.a.m, c.as
+	c.stamp++
+	clear(c.seen)
+	if c.seen == nil {
+		c.seen = map[[2]int32]bool{}
+	}
+	queue := []int32{}
+	own := c.scoresOf(s)
+	for q := range int32(m.nP) {
+		if own[q] >= 0 && m.stock[m.pw(int(q), w)] > 0 && c.canTake(s, -1, int(q)) {
+			c.visit[q], c.from[q], c.holder[q] = c.stamp, -1, int32(s)
+			queue = append(queue, q)
+		}
+	}
+	for len(queue) > 0 {
+		q := queue[0]
+		queue = queue[1:]
+		pw := m.pw(int(q), w)
+		if as.free[pw] > 0 {
+			c.apply(s, w, q)
+			return true
+		}
+		for _, t := range c.holders[pw] {
+			key := [2]int32{t, m.category[q]}
+			if int(t) == s || c.seen[key] {
+				continue
+			}
+			c.seen[key] = true
+			ts := c.scoresOf(int(t))
+			for q2 := range int32(m.nP) {
+				if c.visit[q2] != c.stamp && ts[q2] >= 0 && m.stock[m.pw(int(q2), w)] > 0 && c.canTake(int(t), int(q), int(q2)) {
+					c.visit[q2], c.from[q2], c.holder[q2] = c.stamp, q, t
+					queue = append(queue, q2)
+				}
+			}
+		}
+	}
+	return false
+}
+
+// canTake says whether t's box may give up product out (-1: none) for in:
+// not already held, category limit and value floor kept.
+func (c *completer) canTake(t, out, in int) bool {
+	m := c.a.m
+	box := c.as.box(t)
+	if slices.Contains(box, uint16(in)) {
+		return false
+	}
+	cat, count := m.category[in], int32(0)
+	retail := m.retail[in]
+	for _, p := range box {
+		if int(p) != out {
+			retail += m.retail[p]
+			if m.category[p] == cat {
+				count++
+			}
+		}
+	}
+	if count >= m.catLimit[cat] {
+		return false
+	}
+	// A holder's box is full, so the floor must still hold after the exchange.
+	return out < 0 || m.valueFloor == 0 || retail >= m.valueFloor
+}
+
+// apply walks the path back from target: each holder takes the next
+// product and gives up its own, and s takes the first.
+func (c *completer) apply(s, w int, target int32) {
+	for q := target; ; {
+		t, out := int(c.holder[q]), int(c.from[q])
+		score := c.scoresOf(t)[q]
+		if out >= 0 {
+			c.exchange(t, w, out, int(q), score)
+		} else {
+			c.exchange(s, w, -1, int(q), score)
+			return
+		}
+		q = int32(out)
+	}
+}
+
+func (c *completer) exchange(t, w, out, in int, score int32) {
+	m, as := c.a.m, c.as
+	if out >= 0 {
+		as.remove(m, t, slices.Index(as.box(t), uint16(out)))
+		c.dropHolder(m.pw(out, w), t)
+	}
+	as.add(m, t, in, score)
+	c.holders[m.pw(in, w)] = append(c.holders[m.pw(in, w)], int32(t))
+	c.log = append(c.log, swap{s: t, removed: out, added: in, score: score})
+}
+
+func (c *completer) dropHolder(pw, t int) {
+	h := c.holders[pw]
+	i := slices.Index(h, int32(t))
+	h[i] = h[len(h)-1]
+	c.holders[pw] = h[:len(h)-1]
+}
+
+// undo reverts the exchanges of a box that could not be completed.
+func (c *completer) undo() {
+	m, as := c.a.m, c.as
+	for i := len(c.log) - 1; i >= 0; i-- {
+		x := c.log[i]
+		w := int(as.w[x.s])
+		as.remove(m, x.s, slices.Index(as.box(x.s), uint16(x.added)))
+		c.dropHolder(m.pw(x.added, w), x.s)
+		if x.removed >= 0 {
+			sub := &m.in.Subscribers[x.s]
+			m.scorer.score(&sub.Profile, sub.Recent, c.scores)
+			as.add(m, x.s, x.removed, c.scores[x.removed])
+			c.holders[m.pw(x.removed, w)] = append(c.holders[m.pw(x.removed, w)], int32(x.s))
+		}
+	}
+	c.log = c.log[:0]
+}
+
+func (c *completer) meetsFloor(s int) bool {
+	m := c.a.m
+	retail := int64(0)
+	for _, p := range c.as.box(s) {
+		retail += m.retail[p]
+	}
+	return retail >= m.valueFloor
+}
+
+// maxBoxSize is the largest box of feasible products (scores >= 0) in stock
+// at w, whatever other boxes take.
+func (m *model) maxBoxSize(scores []int32, w int) int {
+	perCat := make([]int32, m.nCat)
+	for p, v := range scores {
+		if v >= 0 && m.stock[m.pw(p, w)] > 0 {
+			perCat[m.category[p]]++
+		}
+	}
+	n := 0
+	for c, k := range perCat {
+		n += int(min(k, m.catLimit[c]))
+	}
+	return n
+}
+
+// reason explains why subscriber s has no box.
+func (a *allocator) reason(s int) string {
+	m := a.m
+	ws := m.warehouses(s)
+	if len(ws) == 0 {
+		return "no warehouse serves the subscriber"
+	}
+	scores := make([]int32, m.nP)
+	sub := &m.in.Subscribers[s]
+	m.scorer.score(&sub.Profile, sub.Recent, scores)
+	feasible, best := 0, 0
+	for p, v := range scores {
+		inStock := false
+		for _, w := range ws {
+			inStock = inStock || m.stock[m.pw(p, int(w))] > 0
+		}
+		if v >= 0 && inStock {
+			feasible++
+		}
+	}
+	for _, w := range ws {
+		best = max(best, m.maxBoxSize(scores, int(w)))
+	}
+	where := fmt.Sprintf("warehouses of market %s", m.market(s))
+	limit := ""
+	if best < feasible {
+		limit = fmt.Sprintf(", at most %s per category", a.limitsText())
+	}
+	if best < m.k {
+		return fmt.Sprintf("only %d feasible products in stock at %s (a box needs %d%s)", feasible, where, m.k, limit)
+	}
+	msg := fmt.Sprintf("the stock of its %d feasible products at %s is taken by other boxes and no exchange frees it", feasible, where)
+	if m.valueFloor > 0 {
+		msg += fmt.Sprintf(", or no box reaches the value floor %d", m.valueFloor)
+	}
+	return msg
+}
+
+func (a *allocator) limitsText() string {
+	m := a.m
+	parts := []string{fmt.Sprint(a.m.in.limitOf(""))}
+	for _, c := range slices.Sorted(maps.Keys(m.in.CategoryLimits)) {
+		parts = append(parts, fmt.Sprintf("%d of %s", m.in.CategoryLimits[c], c))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,222 @@
+package boxalloc
+
+import "math"
+
+// unusable marks a list entry that cannot be picked.
+const unusable = math.MinInt64
+
+// picker chooses boxes from a scored product list: one goroutine's scratch.
+// A box is a partition-matroid basis (k items, at most a limit per
+// category), so picking greedily by reduced value (score − price) is optimal.
+type picker struct {
+	m        *model
+	r        []int64 // reduced value per list entry
+	catCount []int32
+	picks    []int   // chosen list entries, best first
+	vals     []int64 // their reduced values
+	order    []int   // floor search: entries by reduced value
+	best     []int   // floor search: best box found
+	outProd  []uint16
+	outScore []int32
+	all      []int32 // every product's score for one subscriber
+	allProd  []uint16
+	allScore []int32
+}
+
+func newPicker(m *model) *picker {
+	return &picker{m: m, catCount: make([]int32, m.nCat)}
+}
+
+// greedy picks up to k−len(have) entries of prod (scores in score) to add
+// to a box that already holds the products in have, at a warehouse whose
+// prices and availability (> 0 is usable) are given per product. It returns
+// the number picked; picks and vals hold them in decreasing reduced value.
+func (pk *picker) greedy(prod []uint16, score []int32, prices []int64, avail []int32, have []uint16, k int) int {
+	m := pk.m
+	if cap(pk.r) < len(prod) {
+		pk.r = make([]int64, len(prod))
+	}
+	r := pk.r[:len(prod)]
+	for _, p := range have {
+		pk.catCount[m.category[p]]++
+	}
+	for i, p := range prod {
+		c := m.category[p]
+		if avail[p] > 0 && pk.catCount[c] < m.catLimit[c] && !containsProduct(have, p) {
+			r[i] = int64(score[i]) - prices[p]
+		} else {
+			r[i] = unusable
+		}
+	}
+	pk.picks, pk.vals = pk.picks[:0], pk.vals[:0]
+	for len(have)+len(pk.picks) < k {
+		best, bestVal := -1, int64(unusable)
+		for i, v := range r {
+			if v > bestVal {
+				best, bestVal = i, v
+			}
+		}
+		if best < 0 {
+			break
+		}
+		pk.picks, pk.vals = append(pk.picks, best), append(pk.vals, bestVal)
+		r[best] = unusable
+		c := m.category[prod[best]]
+		if pk.catCount[c]++; pk.catCount[c] >= m.catLimit[c] {
+			for i, p := range prod {
+				if m.category[p] == c {
+					r[i] = unusable
+				}
+			}
+		}
+	}
+	for _, p := range have {
+		pk.catCount[m.category[p]] = 0
+	}
+	for _, i := range pk.picks {
+		pk.catCount[m.category[prod[i]]] = 0
+	}
+	return len(pk.picks)
+}
+
+func containsProduct(l []uint16, p uint16) bool {
+	for _, q := range l {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// upperBound is the best value a box at this warehouse could reach if the
+// products left out of the list (each worth at most cutoff, -1 when none)
+// were also available: each pick is worth max(its value, cutoff). The
+// second result is false when no box can be formed at all.
+func (pk *picker) upperBound(k int, cutoff int32) (int64, bool) {
+	if len(pk.picks) < k && cutoff < 0 {
+		return 0, false
+	}
+	ub := int64(0)
+	for _, v := range pk.vals {
+		ub += max(v, int64(cutoff))
+	}
+	return ub + int64(k-len(pk.picks))*int64(cutoff), true
+}
+
+// value is the reduced value of the current picks.
+func (pk *picker) value() int64 {
+	v := int64(0)
+	for _, x := range pk.vals {
+		v += x
+	}
+	return v
+}
+
+// meetFloor makes a full box of picks reach the value floor: it keeps the
+// picks when they do, else searches the list for the best box that does
+// (depth-first, bounded). It reports whether picks now hold such a box.
+func (pk *picker) meetFloor(prod []uint16, score []int32, prices []int64, avail []int32, have []uint16, k int) bool {
+	m := pk.m
+	if m.valueFloor == 0 {
+		return true
+	}
+	retail := int64(0)
+	for _, p := range have {
+		retail += m.retail[p]
+	}
+	base := retail
+	for _, i := range pk.picks {
+		retail += m.retail[prod[i]]
+	}
+	if retail >= m.valueFloor && len(have)+len(pk.picks) == k {
+		return true
+	}
+	return pk.floorSearch(prod, score, prices, avail, have, k, base)
+}
+
+// floorSearchBudget bounds the nodes one floor search may visit.
+const floorSearchBudget = 200_000
+
+func (pk *picker) floorSearch(prod []uint16, score []int32, prices []int64, avail []int32, have []uint16, k int, baseRetail int64) bool {
+	m := pk.m
+	pk.order = pk.order[:0]
+	for i, p := range prod {
+		if avail[p] > 0 && !containsProduct(have, p) && m.catLimit[m.category[p]] > 0 {
+			pk.order = append(pk.order, i)
+		}
+	}
+	red := func(i int) int64 { return int64(score[i]) - prices[prod[i]] }
+	sortEntries(pk.order, red)
+	maxRetail := int64(0)
+	for _, i := range pk.order {
+		maxRetail = max(maxRetail, m.retail[prod[i]])
+	}
+	need := k - len(have)
+	for _, p := range have {
+		pk.catCount[m.category[p]]++
+	}
+	chosen := make([]int, 0, need)
+	bestVal, found, budget := int64(unusable), false, floorSearchBudget
+	var dfs func(from int, val, retail int64)
+	dfs = func(from int, val, retail int64) {
+		if budget--; budget < 0 {
+			return
+		}
+		left := need - len(chosen)
+		if left == 0 {
+			if retail >= m.valueFloor && val > bestVal {
+				bestVal, found = val, true
+				pk.best = append(pk.best[:0], chosen...)
+			}
+			return
+		}
+		if retail+int64(left)*maxRetail < m.valueFloor || len(pk.order)-from < left {
+			return
+		}
+		if ub := val + sumFirst(pk.order[from:], left, red); found && ub <= bestVal {
+			return
+		}
+		for j := from; j < len(pk.order); j++ {
+			i := pk.order[j]
+			c := m.category[prod[i]]
+			if pk.catCount[c] >= m.catLimit[c] {
+				continue
+			}
+			pk.catCount[c]++
+			chosen = append(chosen, i)
+			dfs(j+1, val+red(i), retail+m.retail[prod[i]])
+			chosen = chosen[:len(chosen)-1]
+			pk.catCount[c]--
+		}
+	}
+	dfs(0, 0, baseRetail)
+	for _, p := range have {
+		pk.catCount[m.category[p]] = 0
+	}
+	if !found {
+		return false
+	}
+	pk.picks, pk.vals = pk.picks[:0], pk.vals[:0]
+	for _, i := range pk.best {
+		pk.picks, pk.vals = append(pk.picks, i), append(pk.vals, red(i))
+	}
+	return true
+}
+
+// sumFirst adds the values of the first n entries (the best, as sorted).
+func sumFirst(entries []int, n int, val func(int) int64) int64 {
+	s := int64(0)
+	for _, i := range entries[:n] {
+		s += val(i)
+	}
+	return s
+}
+
+// sortEntries sorts list entries by decreasing value, then by position.
+func sortEntries(entries []int, val func(int) int64) {
+	for i := 1; i < len(entries); i++ {
+		for j := i; j > 0 && (val(entries[j]) > val(entries[j-1]) || val(entries[j]) == val(entries[j-1]) && entries[j] < entries[j-1]); j-- {
+			entries[j], entries[j-1] = entries[j-1], entries[j]
+		}
+	}
+}
