@@ -14,6 +14,7 @@ type Options struct {
 	TargetGap     float64        // stop once the certified gap is at most this; 0 means 0.0005
 	RepairEvery   int            // dual passes between primal repairs; 0 means 10
 	Candidates    int            // products kept per subscriber (8 to 64); 0 means 32
+	Jitter        float64        // tie-breaking jitter in points (see picker.jitter); 0 means 0.2, <0 none
 	Progress      func(Progress) // called after every dual pass and at each phase; may be nil
 }
 
@@ -21,7 +22,8 @@ type Options struct {
 type Progress struct {
 	Phase     string // "candidates", "dual", "complete" or "done"
 	Iteration int
-	Bound     Points // best upper bound so far
+	Bound     Points // best certified upper bound so far (every RepairEvery passes)
+	Estimate  Points // this pass's dual value over the candidates (steers; not a bound)
 	Objective Points // best allocation so far (after a repair)
 	Gap       float64
 	Filled    int // boxes filled by the best allocation so far
@@ -43,6 +45,9 @@ func (o Options) withDefaults() Options {
 	}
 	o.Candidates = min(max(o.Candidates, 8), 64)
 	o.Workers = workerCount(o.Workers)
+	if o.Jitter == 0 {
+		o.Jitter = 0.2
+	}
 	return o
 }
 
@@ -84,16 +89,26 @@ func Allocate(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 	}
 	bound := int64(math.MaxInt64)
 	var best *assignment
-	gap := 1.0
-	it := 0
+	gap, it, leastOver := 1.0, 0, int64(math.MaxInt64)
 	for it < opt.MaxIterations && gap > opt.TargetGap {
 		it++
-		v, err := a.pass(ctx)
+		estimate, err := a.pass(ctx)
 		if err != nil {
 			return nil, err
 		}
-		bound = min(bound, v)
-		if it%opt.RepairEvery == 0 || it == opt.MaxIterations {
+		excess := a.excess()
+		over := overDemand(excess)
+		certify := it%opt.RepairEvery == 0 || it == opt.MaxIterations
+		if certify {
+			b, err := a.bound(ctx)
+			if err != nil {
+				return nil, err
+			}
+			bound = min(bound, b)
+		}
+		// Best responses that fit stock better repair into better boxes.
+		if certify || over < leastOver && it > signPasses {
+			leastOver = min(leastOver, over)
 			as, err := a.repair(ctx)
 			if err != nil {
 				return nil, err
@@ -103,12 +118,16 @@ func Allocate(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 			}
 			gap = gapOf(bound, best.objective())
 		}
-		p := Progress{Phase: "dual", Iteration: it, Bound: Points(bound), Gap: gap}
+		p := Progress{Phase: "dual", Iteration: it, Bound: Points(bound), Estimate: Points(estimate), Gap: gap}
 		if best != nil {
 			p.Objective, p.Filled = Points(best.objective()), best.filled()
 		}
 		report(p)
-		a.dual.update(a.excess(), m.stock)
+		target := int64(0)
+		if best != nil {
+			target = best.objective()
+		}
+		a.dual.update(excess, m.stock, estimate, target)
 	}
 	report(Progress{Phase: "complete", Iteration: it, Bound: Points(bound), Objective: Points(best.objective()), Gap: gap, Filled: best.filled()})
 	reasons, err := a.complete(ctx, best)
@@ -126,9 +145,12 @@ func Allocate(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 func newAllocator(ctx context.Context, m *model, opt Options) (*allocator, error) {
 	n := len(m.in.Subscribers)
 	a := &allocator{m: m, workers: opt.Workers, seed: opt.Seed,
-		resp: bestResponse{k: m.k, w: make([]int8, n), entries: make([]uint8, n*m.k)}}
+		resp: bestResponse{w: make([]int8, n), items: make([]uint16, n*m.k), scores: make([]int32, n*m.k)}}
+	m.jitter = max(0, int64(toPoints(opt.Jitter)))
 	for range opt.Workers {
-		a.pickers = append(a.pickers, newPicker(m))
+		pk := newPicker(m)
+		pk.jitterSeed = uint64(opt.Seed)
+		a.pickers = append(a.pickers, pk)
 	}
 	cand, err := m.buildCandidates(ctx, opt.Workers, opt.Candidates)
 	if err != nil {
@@ -186,4 +208,13 @@ func (a *allocator) complete(ctx context.Context, as *assignment) (map[int]strin
 		}
 	}
 	return reasons, nil
+}
+
+// overDemand is the number of units demanded beyond stock.
+func overDemand(excess []int64) int64 {
+	over := int64(0)
+	for _, e := range excess {
+		over += max(e, 0)
+	}
+	return over
 }

@@ -70,15 +70,9 @@ func (as *assignment) filled() int {
 	return c
 }
 
-// betterThan orders allocations by boxes filled, then objective.
+// betterThan compares objectives: completion fills the boxes still empty afterwards.
 func (as *assignment) betterThan(o *assignment) bool {
-	if o == nil {
-		return true
-	}
-	if f, g := as.filled(), o.filled(); f != g {
-		return f > g
-	}
-	return as.objective() > o.objective()
+	return o == nil || as.objective() > o.objective()
 }
 
 // splitmix is a seeded hash for deterministic tie-breaks.

@@ -25,6 +25,7 @@ type model struct {
 	subWh      []uint16 // per subscriber: index into whLists
 	scorer     *scorer
 	valueFloor int64
+	jitter     int64 // see picker.jitter
 }
 
 const (

@@ -21,9 +21,9 @@ type completer struct {
 	holders [][]int32 // per pw: subscribers whose box holds it
 	visit   []uint32  // per product: search stamp
 	stamp   uint32
-	from    []int32 // per product: the product its holder gave up, -1 from s
-	holder  []int32 // per product: who takes it on the path
-	seen    map[[2]int32]bool
+	from    []int32        // per product: the product its holder gave up, -1 from s
+	holder  []int32        // per product: who takes it on the path
+	seen    map[int32]bool // holders expanded in this search
 	scores  []int32
 	log     []swap
 }
@@ -49,23 +49,80 @@ func (a *allocator) newCompleter(as *assignment) *completer {
 }
 
 // fill tries to give s a full box; it returns "" or the reason it cannot.
+// Augmenting paths never empty another box, so when they fall short, fill
+// also tries displacing one box that holds a product s could use and
+// refilling both.
 func (c *completer) fill(ctx context.Context, s int) string {
 	m := c.a.m
 	for _, w := range m.warehouses(s) {
 		if m.maxBoxSize(c.scoresOf(s), int(w)) < m.k {
 			continue
 		}
-		c.log = c.log[:0]
-		c.as.w[s] = int8(w)
-		for int(c.as.n[s]) < m.k && ctx.Err() == nil && c.augment(s, int(w)) {
-		}
-		if int(c.as.n[s]) == m.k && c.meetsFloor(s) {
+		if c.tryFill(ctx, s, int(w), -1) {
 			return ""
 		}
-		c.undo()
-		c.as.w[s] = -1
 	}
-	return c.a.reason(s)
+	for _, w := range m.warehouses(s) {
+		if m.maxBoxSize(c.scoresOf(s), int(w)) >= m.k && c.displace(ctx, s, int(w)) {
+			return ""
+		}
+	}
+	return m.reason(s)
+}
+
+// maxDisplaced bounds the boxes fill tries to displace for one subscriber.
+const maxDisplaced = 16
+
+func (c *completer) displace(ctx context.Context, s, w int) bool {
+	m := c.a.m
+	own := slices.Clone(c.scoresOf(s))
+	tried := map[int32]bool{}
+	for q := range m.nP {
+		if own[q] < 0 || m.stock[m.pw(q, w)] == 0 {
+			continue
+		}
+		for _, t := range slices.Clone(c.holders[m.pw(q, w)]) {
+			if tried[t] || len(tried) >= maxDisplaced || ctx.Err() != nil {
+				continue
+			}
+			tried[t] = true
+			if c.tryFill(ctx, s, w, int(t)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tryFill augments s's box at w to k items, after emptying t's box when t
+// >= 0 and then refilling it; it undoes everything unless all succeed.
+func (c *completer) tryFill(ctx context.Context, s, w, t int) bool {
+	m, as := c.a.m, c.as
+	c.log = c.log[:0]
+	as.w[s] = int8(w)
+	for t >= 0 && as.n[t] > 0 {
+		p := int(as.box(t)[as.n[t]-1])
+		as.remove(m, t, int(as.n[t])-1)
+		c.dropHolder(m.pw(p, w), t)
+		c.log = append(c.log, swap{s: t, removed: p, added: -1})
+	}
+	ok := c.augmentTo(ctx, s, w)
+	if ok && t >= 0 {
+		ok = c.augmentTo(ctx, t, w)
+	}
+	if ok {
+		return true
+	}
+	c.undo()
+	as.w[s] = -1
+	return false
+}
+
+// augmentTo adds products to s's box at w until it is full and meets the floor.
+func (c *completer) augmentTo(ctx context.Context, s, w int) bool {
+	for int(c.as.n[s]) < c.a.m.k && ctx.Err() == nil && c.augment(s, w) {
+	}
+	return int(c.as.n[s]) == c.a.m.k && c.meetsFloor(s)
 }
 
 func (c *completer) scoresOf(s int) []int32 {
@@ -80,7 +137,7 @@ func (c *completer) augment(s, w int) bool {
 	c.stamp++
 	clear(c.seen)
 	if c.seen == nil {
-		c.seen = map[[2]int32]bool{}
+		c.seen = map[int32]bool{}
 	}
 	queue := []int32{}
 	own := c.scoresOf(s)
@@ -99,14 +156,16 @@ func (c *completer) augment(s, w int) bool {
 			return true
 		}
 		for _, t := range c.holders[pw] {
-			key := [2]int32{t, m.category[q]}
-			if int(t) == s || c.seen[key] {
+			// Each holder moves at most once per path, so a path's exchanges
+			// never conflict; s itself may only swap within the category.
+			if c.seen[t] {
 				continue
 			}
-			c.seen[key] = true
+			c.seen[t] = true
 			ts := c.scoresOf(int(t))
 			for q2 := range int32(m.nP) {
-				if c.visit[q2] != c.stamp && ts[q2] >= 0 && m.stock[m.pw(int(q2), w)] > 0 && c.canTake(int(t), int(q), int(q2)) {
+				if c.visit[q2] != c.stamp && ts[q2] >= 0 && m.stock[m.pw(int(q2), w)] > 0 &&
+					(int(t) != s || m.category[q2] == m.category[q]) && c.canTake(int(t), int(q), int(q2)) {
 					c.visit[q2], c.from[q2], c.holder[q2] = c.stamp, q, t
 					queue = append(queue, q2)
 				}
@@ -181,8 +240,10 @@ func (c *completer) undo() {
 	for i := len(c.log) - 1; i >= 0; i-- {
 		x := c.log[i]
 		w := int(as.w[x.s])
-		as.remove(m, x.s, slices.Index(as.box(x.s), uint16(x.added)))
-		c.dropHolder(m.pw(x.added, w), x.s)
+		if x.added >= 0 {
+			as.remove(m, x.s, slices.Index(as.box(x.s), uint16(x.added)))
+			c.dropHolder(m.pw(x.added, w), x.s)
+		}
 		if x.removed >= 0 {
 			sub := &m.in.Subscribers[x.s]
 			m.scorer.score(&sub.Profile, sub.Recent, c.scores)
@@ -219,8 +280,7 @@ func (m *model) maxBoxSize(scores []int32, w int) int {
 }
 
 // reason explains why subscriber s has no box.
-func (a *allocator) reason(s int) string {
-	m := a.m
+func (m *model) reason(s int) string {
 	ws := m.warehouses(s)
 	if len(ws) == 0 {
 		return "no warehouse serves the subscriber"
@@ -244,7 +304,7 @@ func (a *allocator) reason(s int) string {
 	where := fmt.Sprintf("warehouses of market %s", m.market(s))
 	limit := ""
 	if best < feasible {
-		limit = fmt.Sprintf(", at most %s per category", a.limitsText())
+		limit = fmt.Sprintf(", at most %s per category", m.limitsText())
 	}
 	if best < m.k {
 		return fmt.Sprintf("only %d feasible products in stock at %s (a box needs %d%s)", feasible, where, m.k, limit)
@@ -256,9 +316,8 @@ func (a *allocator) reason(s int) string {
 	return msg
 }
 
-func (a *allocator) limitsText() string {
-	m := a.m
-	parts := []string{fmt.Sprint(a.m.in.limitOf(""))}
+func (m *model) limitsText() string {
+	parts := []string{fmt.Sprint(m.in.limitOf(""))}
 	for _, c := range slices.Sorted(maps.Keys(m.in.CategoryLimits)) {
 		parts = append(parts, fmt.Sprintf("%d of %s", m.in.CategoryLimits[c], c))
 	}

@@ -21,6 +21,9 @@ type picker struct {
 	all      []int32 // every product's score for one subscriber
 	allProd  []uint16
 	allScore []int32
+
+	jitterSeed, jitterBase, jitterKey uint64
+	jitterMax                         int64 // 0: no jitter
 }
 
 func newPicker(m *model) *picker {
@@ -43,7 +46,7 @@ func (pk *picker) greedy(prod []uint16, score []int32, prices []int64, avail []i
 	for i, p := range prod {
 		c := m.category[p]
 		if avail[p] > 0 && pk.catCount[c] < m.catLimit[c] && !containsProduct(have, p) {
-			r[i] = int64(score[i]) - prices[p]
+			r[i] = int64(score[i]) - prices[p] + pk.jitter(p)
 		} else {
 			r[i] = unusable
 		}
@@ -145,7 +148,7 @@ func (pk *picker) floorSearch(prod []uint16, score []int32, prices []int64, avai
 			pk.order = append(pk.order, i)
 		}
 	}
-	red := func(i int) int64 { return int64(score[i]) - prices[prod[i]] }
+	red := func(i int) int64 { return int64(score[i]) - prices[prod[i]] + pk.jitter(prod[i]) }
 	sortEntries(pk.order, red)
 	maxRetail := int64(0)
 	for _, i := range pk.order {
@@ -219,4 +222,27 @@ func sortEntries(entries []int, val func(int) int64) {
 			entries[j], entries[j-1] = entries[j-1], entries[j]
 		}
 	}
+}
+
+// Scores of tied products make every subscriber of a profile group switch
+// at the same price, so demand jumps past stock; a small deterministic
+// jitter per subscriber × product (below Options.Jitter) spreads the
+// switches and lets prices clear the market. Objectives and bounds always
+// use the true scores.
+func (pk *picker) jitter(p uint16) int64 {
+	if pk.jitterMax == 0 {
+		return 0
+	}
+	return int64(splitmix(int64(pk.jitterKey), int(p)) % uint64(pk.jitterMax))
+}
+
+// jitterFor turns the jitter on for subscriber s.
+func (pk *picker) jitterFor(s int) {
+	pk.jitterBase, pk.jitterMax = splitmix(int64(pk.jitterSeed), s), pk.m.jitter
+}
+
+// at sets the jitter for boxes from warehouse w: whole groups of
+// subscribers would otherwise switch warehouse at once too.
+func (pk *picker) at(w int) {
+	pk.jitterKey = splitmix(int64(pk.jitterBase), w)
 }
