@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 
 	"github.com/shopd/shopd"
@@ -56,6 +57,11 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) error {
 	case res.Order.ID == "":
 		return err
 	case errors.Is(err, payment.ErrUnknownOutcome):
+		// Not an error of the request, but the on-call engineer must see why
+		// payments go in doubt (a slow gateway, a dropped connection, …).
+		s.log.WarnContext(r.Context(), "checkout: payment outcome unknown, left to the reconciler",
+			slog.String("request_id", requestInfoFrom(r.Context()).id), slog.String("order", res.Order.ID),
+			slog.String("payment", res.Order.PaymentID), slog.String("error", err.Error()))
 		w.Header().Set("Location", "/v1/orders/"+res.Order.ID)
 		return s.respondOrderStatus(w, r, http.StatusAccepted, res.Order)
 	case err != nil:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -111,6 +112,7 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 		Biller:        svc.biller,
 		Metrics:       platform.NewMetrics("test"),
 		Ready:         func(ctx context.Context) error { return db.Ping(ctx) },
+		Logger:        slog.New(slog.NewTextHandler(newTestLog(t), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -124,6 +126,34 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 		e.keys[role] = secret
 	}
 	return e
+}
+
+// testLog passes the server's warnings and errors to the test's log, so
+// that a failing test shows what the server saw; a server goroutine that
+// logs after the test has ended is not an error.
+type testLog struct {
+	mu   sync.Mutex
+	t    testing.TB
+	done bool
+}
+
+func newTestLog(t testing.TB) *testLog {
+	l := &testLog{t: t}
+	t.Cleanup(func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.done = true
+	})
+	return l
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.t.Log(strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
 }
 
 // resp is a recorded response.
