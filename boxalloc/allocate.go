@@ -10,17 +10,18 @@ import (
 type Options struct {
 	Seed          int64          // fixes every tie-break and processing order
 	Workers       int            // goroutines; 0 means GOMAXPROCS. Results do not depend on it.
-	MaxIterations int            // dual passes; 0 means 200
+	MaxIterations int            // dual passes (over the sample, then 30 over all, with a warm start); 0 means 200
 	TargetGap     float64        // stop once the certified gap is at most this; 0 means 0.0005
 	RepairEvery   int            // dual passes between primal repairs; 0 means 10
 	Candidates    int            // products kept per subscriber (8 to 64); 0 means 32
+	Sample        int            // above 2× this many subscribers, solve a sample first; 0 means 50,000, <0 never
 	Jitter        float64        // tie-breaking jitter in points (see picker.jitter); 0 means 0.2, <0 none
 	Progress      func(Progress) // called after every dual pass and at each phase; may be nil
 }
 
 // Progress is a snapshot of a running allocation, for a live progress line.
 type Progress struct {
-	Phase     string // "candidates", "dual", "complete" or "done"
+	Phase     string // "sample", "candidates", "dual", "complete" or "done"
 	Iteration int
 	Bound     Points // best certified upper bound so far (every RepairEvery passes)
 	Estimate  Points // this pass's dual value over the candidates (steers; not a bound)
@@ -31,6 +32,9 @@ type Progress struct {
 }
 
 func (o Options) withDefaults() Options {
+	if o.Sample == 0 {
+		o.Sample = 50_000
+	}
 	if o.MaxIterations <= 0 {
 		o.MaxIterations = 200
 	}
@@ -82,53 +86,27 @@ func Allocate(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 			opt.Progress(p)
 		}
 	}
+	passes := opt.MaxIterations
+	warm, err := warmStart(ctx, in, opt, report)
+	if err != nil {
+		return nil, err
+	}
+	if warm != nil {
+		passes = warmPasses
+	}
 	report(Progress{Phase: "candidates"})
 	a, err := newAllocator(ctx, m, opt)
 	if err != nil {
 		return nil, err
 	}
-	bound := int64(math.MaxInt64)
-	var best *assignment
-	gap, it, leastOver := 1.0, 0, int64(math.MaxInt64)
-	for it < opt.MaxIterations && gap > opt.TargetGap {
-		it++
-		estimate, err := a.pass(ctx)
-		if err != nil {
-			return nil, err
-		}
-		excess := a.excess()
-		over := overDemand(excess)
-		certify := it%opt.RepairEvery == 0 || it == opt.MaxIterations
-		if certify {
-			b, err := a.bound(ctx)
-			if err != nil {
-				return nil, err
-			}
-			bound = min(bound, b)
-		}
-		// Best responses that fit stock better repair into better boxes.
-		if certify || over < leastOver && it > signPasses {
-			leastOver = min(leastOver, over)
-			as, err := a.repair(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if as.betterThan(best) {
-				best = as
-			}
-			gap = gapOf(bound, best.objective())
-		}
-		p := Progress{Phase: "dual", Iteration: it, Bound: Points(bound), Estimate: Points(estimate), Gap: gap}
-		if best != nil {
-			p.Objective, p.Filled = Points(best.objective()), best.filled()
-		}
-		report(p)
-		target := int64(0)
-		if best != nil {
-			target = best.objective()
-		}
-		a.dual.update(excess, m.stock, estimate, target)
+	if warm != nil {
+		a.dual.warm(warm)
 	}
+	best, bound, it, err := a.solve(ctx, passes, opt, "dual", report)
+	if err != nil {
+		return nil, err
+	}
+	gap := gapOf(bound, best.objective())
 	report(Progress{Phase: "complete", Iteration: it, Bound: Points(bound), Objective: Points(best.objective()), Gap: gap, Filled: best.filled()})
 	reasons, err := a.complete(ctx, best)
 	if err != nil {
@@ -140,6 +118,90 @@ func Allocate(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 	r.Elapsed = time.Since(start)
 	report(Progress{Phase: "done", Iteration: it, Bound: r.Bound, Objective: r.Objective, Gap: r.Gap, Filled: len(r.Boxes)})
 	return r, nil
+}
+
+// solve runs up to passes dual passes; every RepairEvery-th (and the last)
+// also certifies a bound and repairs the best responses into an
+// allocation. It stops early once the gap reaches the target, and returns
+// the best allocation, the best bound and the passes run.
+func (a *allocator) solve(ctx context.Context, passes int, opt Options, phase string, report func(Progress)) (*assignment, int64, int, error) {
+	bound := int64(math.MaxInt64)
+	var best *assignment
+	gap, it := 1.0, 0
+	for it < passes && gap > opt.TargetGap {
+		it++
+		estimate, err := a.pass(ctx)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		excess := a.excess()
+		if it%opt.RepairEvery == 0 || it == passes {
+			b, err := a.bound(ctx)
+			if err != nil {
+				return nil, 0, 0, err
+			}
+			if b < bound {
+				bound = b
+				a.dual.bestPrices = append(a.dual.bestPrices[:0], a.dual.prices...)
+			}
+			as, err := a.repair(ctx)
+			if err != nil {
+				return nil, 0, 0, err
+			}
+			if as.betterThan(best) {
+				best = as
+			}
+			gap = gapOf(bound, best.objective())
+		}
+		p := Progress{Phase: phase, Iteration: it, Bound: Points(bound), Estimate: Points(estimate), Gap: gap}
+		target := int64(0)
+		if best != nil {
+			p.Objective, p.Filled = Points(best.objective()), best.filled()
+			target = best.objective()
+		}
+		report(p)
+		a.dual.update(excess, a.m.stock, estimate, target)
+	}
+	return best, bound, it, nil
+}
+
+// warmPasses is the default number of full passes after a warm start.
+const warmPasses = 30
+
+// warmStart solves a sample of the subscribers (every n/Sample-th, with
+// the stock scaled to their share) and returns the prices of its best
+// bound, or nil when the instance is small enough to solve directly.
+// Demand per product scales with the subscribers, so the sample's prices
+// are close to the full instance's and few full passes remain.
+func warmStart(ctx context.Context, in *Instance, opt Options, report func(Progress)) ([]int64, error) {
+	n := len(in.Subscribers)
+	if opt.Sample <= 0 || n < 2*opt.Sample {
+		return nil, nil
+	}
+	stride := n / opt.Sample
+	sample := *in
+	sample.Subscribers = make([]Subscriber, 0, n/stride+1)
+	for s := 0; s < n; s += stride {
+		sample.Subscribers = append(sample.Subscribers, in.Subscribers[s])
+	}
+	share := float64(len(sample.Subscribers)) / float64(n)
+	sample.Stock = make([]StockLevel, len(in.Stock))
+	for i, st := range in.Stock {
+		st.Quantity = int(math.Round(float64(st.Quantity) * share))
+		sample.Stock[i] = st
+	}
+	m, err := compile(&sample)
+	if err != nil {
+		return nil, err
+	}
+	a, err := newAllocator(ctx, m, opt)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, _, err := a.solve(ctx, opt.MaxIterations, opt, "sample", report); err != nil {
+		return nil, err
+	}
+	return a.dual.bestPrices, nil
 }
 
 func newAllocator(ctx context.Context, m *model, opt Options) (*allocator, error) {

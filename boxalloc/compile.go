@@ -2,6 +2,7 @@ package boxalloc
 
 import (
 	"math"
+	"slices"
 
 	"github.com/shopd/shopd"
 )
@@ -26,6 +27,7 @@ type model struct {
 	scorer     *scorer
 	valueFloor int64
 	jitter     int64 // see picker.jitter
+	oneEach    bool  // every category allows exactly one item
 }
 
 const (
@@ -79,6 +81,7 @@ func compile(in *Instance) (*model, error) {
 		m.retail = append(m.retail, p.RetailValue)
 	}
 	m.nCat = len(m.catNames)
+	m.oneEach = !slices.ContainsFunc(m.catLimit, func(l int32) bool { return l != 1 })
 	for i, w := range in.Warehouses {
 		if _, dup := m.whIndex[w.ID]; dup || w.ID == "" {
 			return invalid("warehouse %q: empty or duplicate ID", w.ID)

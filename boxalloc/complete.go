@@ -26,6 +26,7 @@ type completer struct {
 	seen    map[int32]bool // holders expanded in this search
 	scores  []int32
 	log     []swap
+	queue   []int32
 }
 
 // swap is one change a path made, kept to undo a box that cannot be completed.
@@ -139,23 +140,28 @@ func (c *completer) augment(s, w int) bool {
 	if c.seen == nil {
 		c.seen = map[int32]bool{}
 	}
-	queue := []int32{}
+	queue := c.queue[:0]
+	// reach marks q reached from holder t giving up product from (-1: s
+	// takes it); a product with free stock ends the search at once.
+	reach := func(q, from, t int32) bool {
+		c.visit[q], c.from[q], c.holder[q] = c.stamp, from, t
+		if as.free[m.pw(int(q), w)] > 0 {
+			c.apply(s, w, q)
+			return true
+		}
+		queue = append(queue, q)
+		return false
+	}
 	own := c.scoresOf(s)
 	for q := range int32(m.nP) {
-		if own[q] >= 0 && m.stock[m.pw(int(q), w)] > 0 && c.canTake(s, -1, int(q)) {
-			c.visit[q], c.from[q], c.holder[q] = c.stamp, -1, int32(s)
-			queue = append(queue, q)
+		if own[q] >= 0 && m.stock[m.pw(int(q), w)] > 0 && c.canTake(s, -1, int(q)) && reach(q, -1, int32(s)) {
+			return true
 		}
 	}
 	for len(queue) > 0 {
 		q := queue[0]
 		queue = queue[1:]
-		pw := m.pw(int(q), w)
-		if as.free[pw] > 0 {
-			c.apply(s, w, q)
-			return true
-		}
-		for _, t := range c.holders[pw] {
+		for _, t := range c.holders[m.pw(int(q), w)] {
 			// Each holder moves at most once per path, so a path's exchanges
 			// never conflict; s itself may only swap within the category.
 			if c.seen[t] {
@@ -165,13 +171,13 @@ func (c *completer) augment(s, w int) bool {
 			ts := c.scoresOf(int(t))
 			for q2 := range int32(m.nP) {
 				if c.visit[q2] != c.stamp && ts[q2] >= 0 && m.stock[m.pw(int(q2), w)] > 0 &&
-					(int(t) != s || m.category[q2] == m.category[q]) && c.canTake(int(t), int(q), int(q2)) {
-					c.visit[q2], c.from[q2], c.holder[q2] = c.stamp, q, t
-					queue = append(queue, q2)
+					(int(t) != s || m.category[q2] == m.category[q]) && c.canTake(int(t), int(q), int(q2)) && reach(q2, q, t) {
+					return true
 				}
 			}
 		}
 	}
+	c.queue = queue
 	return false
 }
 

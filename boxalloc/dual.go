@@ -14,7 +14,16 @@ type dual struct {
 	passes, stall int
 	theta         float64
 	bestEstimate  int64
+	bestPrices    []int64 // prices of the best certified bound
 }
+
+// warm starts from prices found on a sample: no sign steps, short Polyak steps.
+func (d *dual) warm(prices []int64) {
+	copy(d.prices, prices)
+	d.passes, d.theta = signPasses, warmTheta
+}
+
+const warmTheta = 0.25
 
 const (
 	stepGrow   = 1.2

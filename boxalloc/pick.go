@@ -24,6 +24,9 @@ type picker struct {
 
 	jitterSeed, jitterBase, jitterKey uint64
 	jitterMax                         int64 // 0: no jitter
+
+	catBest []int32 // greedyOneEach: best entry per category, -1 when none
+	touched []int32
 }
 
 func newPicker(m *model) *picker {
@@ -36,6 +39,9 @@ func newPicker(m *model) *picker {
 // the number picked; picks and vals hold them in decreasing reduced value.
 func (pk *picker) greedy(prod []uint16, score []int32, prices []int64, avail []int32, have []uint16, k int) int {
 	m := pk.m
+	if len(have) == 0 && m.oneEach {
+		return pk.greedyOneEach(prod, score, prices, avail, k)
+	}
 	if cap(pk.r) < len(prod) {
 		pk.r = make([]int64, len(prod))
 	}
@@ -79,6 +85,59 @@ func (pk *picker) greedy(prod []uint16, score []int32, prices []int64, avail []i
 	for _, i := range pk.picks {
 		pk.catCount[m.category[prod[i]]] = 0
 	}
+	return len(pk.picks)
+}
+
+// greedyOneEach is greedy for an empty box when every category allows one
+// item: the best entry of each category, then the best k of those (same
+// picks and order as the general loop: ties go to the earlier entry).
+func (pk *picker) greedyOneEach(prod []uint16, score []int32, prices []int64, avail []int32, k int) int {
+	m := pk.m
+	if pk.catBest == nil {
+		pk.catBest = make([]int32, m.nCat)
+		for c := range pk.catBest {
+			pk.catBest[c] = -1
+		}
+	}
+	if cap(pk.r) < len(prod) {
+		pk.r = make([]int64, len(prod))
+	}
+	r := pk.r[:len(prod)]
+	touched := pk.touched[:0]
+	for i, p := range prod {
+		if avail[p] <= 0 {
+			continue
+		}
+		v := int64(score[i]) - prices[p] + pk.jitter(p)
+		r[i] = v
+		c := m.category[p]
+		if b := pk.catBest[c]; b < 0 {
+			pk.catBest[c] = int32(i)
+			touched = append(touched, c)
+		} else if v > r[b] {
+			pk.catBest[c] = int32(i)
+		}
+	}
+	pk.picks, pk.vals = pk.picks[:0], pk.vals[:0]
+	for _, c := range touched { // insert into picks, kept sorted, at most k long
+		i := int(pk.catBest[c])
+		pk.catBest[c] = -1
+		v := r[i]
+		j := len(pk.picks)
+		for j > 0 && (v > pk.vals[j-1] || v == pk.vals[j-1] && i < pk.picks[j-1]) {
+			j--
+		}
+		if j >= k {
+			continue
+		}
+		if len(pk.picks) < k {
+			pk.picks, pk.vals = append(pk.picks, 0), append(pk.vals, 0)
+		}
+		copy(pk.picks[j+1:], pk.picks[j:len(pk.picks)-1])
+		copy(pk.vals[j+1:], pk.vals[j:len(pk.vals)-1])
+		pk.picks[j], pk.vals[j] = i, v
+	}
+	pk.touched = touched
 	return len(pk.picks)
 }
 
