@@ -105,6 +105,12 @@ type Store interface {
 	// returns how many.
 	DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, error)
 
+	// Profile returns a customer's beauty profile (empty if there is none).
+	Profile(ctx context.Context, customerID string) (Profile, error)
+	// SaveProfile stores a customer's beauty profile, replacing any; ENOTFOUND
+	// if the customer does not exist.
+	SaveProfile(ctx context.Context, customerID string, p Profile) error
+
 	// CreateAddress stores an address unless the customer already has max;
 	// then ECONFLICT "address-limit".
 	CreateAddress(ctx context.Context, a Address, max int) error

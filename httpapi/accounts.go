@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/shopd/shopd/boxalloc"
 	"github.com/shopd/shopd/customer"
 )
 
@@ -201,4 +202,39 @@ func (s *Server) adminGetCustomer(w http.ResponseWriter, r *http.Request) error 
 	}
 	noStore(w)
 	return respond(w, http.StatusOK, adminCustomer{Customer: c, Addresses: addrs})
+}
+
+// getProfile returns the logged-in customer's beauty profile.
+func (s *Server) getProfile(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.Customers.Profile(r.Context(), callerFrom(r).session)
+	if err != nil {
+		return err
+	}
+	noStore(w)
+	return respond(w, http.StatusOK, p)
+}
+
+// setProfile replaces the logged-in customer's beauty profile (the style
+// quiz sends every answer at once).
+func (s *Server) setProfile(w http.ResponseWriter, r *http.Request) error {
+	var req boxalloc.Profile
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	p, err := s.Customers.SetProfile(r.Context(), callerFrom(r).session, req)
+	if err != nil {
+		return err
+	}
+	noStore(w)
+	return respond(w, http.StatusOK, p)
+}
+
+// adminGetCustomerProfile returns a customer's beauty profile for staff.
+func (s *Server) adminGetCustomerProfile(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.Customers.CustomerProfile(r.Context(), r.PathValue("customer"))
+	if err != nil {
+		return err
+	}
+	noStore(w)
+	return respond(w, http.StatusOK, p)
 }

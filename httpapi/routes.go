@@ -38,6 +38,8 @@ func (s *Server) routes() []route {
 		{"DELETE", "/v1/sessions/current", customerOnly, s.logout},
 		{"GET", "/v1/me", customerOnly, s.getMe},
 		{"PATCH", "/v1/me", customerOnly, s.updateMe},
+		{"GET", "/v1/me/profile", customerOnly, s.getProfile},
+		{"PUT", "/v1/me/profile", customerOnly, s.setProfile},
 		{"GET", "/v1/me/addresses", customerOnly, s.listAddresses},
 		{"POST", "/v1/me/addresses", customerOnly, s.createAddress},
 		{"GET", "/v1/me/addresses/{address}", customerOnly, s.getAddress},
@@ -70,6 +72,7 @@ func (s *Server) routes() []route {
 		// Staff: customers, keys, audit.
 		{"GET", "/v1/admin/customers", staffRole(support), s.adminListCustomers},
 		{"GET", "/v1/admin/customers/{customer}", staffRole(support), s.adminGetCustomer},
+		{"GET", "/v1/admin/customers/{customer}/profile", staffRole(support), s.adminGetCustomerProfile},
 		{"GET", "/v1/admin/api-keys", staffRole(owner), s.listAPIKeys},
 		{"POST", "/v1/admin/api-keys", staffRole(owner), s.createAPIKey},
 		{"DELETE", "/v1/admin/api-keys/{key}", staffRole(owner), s.revokeAPIKey},
