@@ -112,6 +112,9 @@ func Allocate(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.improve(ctx, best); err != nil {
+		return nil, err
+	}
 	r := m.result("lagrangian", best, reasons)
 	r.setBound(Points(bound))
 	r.Iterations = it
