@@ -15,7 +15,7 @@ type Options struct {
 	RepairEvery   int            // dual passes between primal repairs; 0 means 10
 	Candidates    int            // products kept per subscriber (8 to 64); 0 means 32
 	Sample        int            // above 2× this many subscribers, solve a sample first; 0 means 50,000, <0 never
-	Jitter        float64        // tie-breaking jitter in points (see picker.jitter); 0 means 0.2, <0 none
+	Jitter        float64        // tie-breaking jitter in points (see picker.jitter); 0 means 0.05, <0 none
 	Progress      func(Progress) // called after every dual pass and at each phase; may be nil
 }
 
@@ -50,7 +50,7 @@ func (o Options) withDefaults() Options {
 	o.Candidates = min(max(o.Candidates, 8), 64)
 	o.Workers = workerCount(o.Workers)
 	if o.Jitter == 0 {
-		o.Jitter = 0.2
+		o.Jitter = 0.05
 	}
 	return o
 }
@@ -100,7 +100,7 @@ func Allocate(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 		return nil, err
 	}
 	if warm != nil {
-		a.dual.warm(warm)
+		a.dual.warm(warm.dual, warm.share)
 	}
 	best, bound, it, err := a.solve(ctx, passes, opt, "dual", report)
 	if err != nil {
@@ -157,13 +157,11 @@ func (a *allocator) solve(ctx context.Context, passes int, opt Options, phase st
 			gap = gapOf(bound, best.objective())
 		}
 		p := Progress{Phase: phase, Iteration: it, Bound: Points(bound), Estimate: Points(estimate), Gap: gap}
-		target := int64(0)
 		if best != nil {
 			p.Objective, p.Filled = Points(best.objective()), best.filled()
-			target = best.objective()
 		}
 		report(p)
-		a.dual.update(excess, a.m.stock, estimate, target)
+		a.dual.update(excess, a.m.stock)
 	}
 	return best, bound, it, nil
 }
@@ -176,7 +174,7 @@ const warmPasses = 30
 // bound, or nil when the instance is small enough to solve directly.
 // Demand per product scales with the subscribers, so the sample's prices
 // are close to the full instance's and few full passes remain.
-func warmStart(ctx context.Context, in *Instance, opt Options, report func(Progress)) ([]int64, error) {
+func warmStart(ctx context.Context, in *Instance, opt Options, report func(Progress)) (*warmState, error) {
 	n := len(in.Subscribers)
 	if opt.Sample <= 0 || n < 2*opt.Sample {
 		return nil, nil
@@ -204,7 +202,13 @@ func warmStart(ctx context.Context, in *Instance, opt Options, report func(Progr
 	if _, _, _, err := a.solve(ctx, opt.MaxIterations, opt, "sample", report); err != nil {
 		return nil, err
 	}
-	return a.dual.bestPrices, nil
+	return &warmState{dual: a.dual, share: share}, nil
+}
+
+// warmState is what a sample teaches the full instance.
+type warmState struct {
+	dual  *dual
+	share float64
 }
 
 func newAllocator(ctx context.Context, m *model, opt Options) (*allocator, error) {
@@ -212,8 +216,9 @@ func newAllocator(ctx context.Context, m *model, opt Options) (*allocator, error
 	a := &allocator{m: m, workers: opt.Workers, seed: opt.Seed,
 		resp: bestResponse{w: make([]int8, n), items: make([]uint16, n*m.k), scores: make([]int32, n*m.k)}}
 	m.jitter = max(0, int64(toPoints(opt.Jitter)))
-	for range opt.Workers {
+	for w := range opt.Workers {
 		pk := newPicker(m)
+		pk.worker = w
 		pk.jitterSeed = uint64(opt.Seed)
 		a.pickers = append(a.pickers, pk)
 	}
@@ -223,24 +228,8 @@ func newAllocator(ctx context.Context, m *model, opt Options) (*allocator, error
 	}
 	a.cand = cand
 	a.order = seededOrder(n, opt.Seed)
-	a.dual = newDual(m, opt.Workers, initialStep(cand))
+	a.dual = newDual(m, opt.Workers)
 	return a, nil
-}
-
-// initialStep is a twentieth of the mean best candidate score: prices reach
-// the scale of scores in a dozen growing steps.
-func initialStep(c *candidates) float64 {
-	sum, n := 0.0, 0
-	for s, cnt := range c.n {
-		if cnt > 0 {
-			sum += float64(c.score[s*c.stride])
-			n++
-		}
-	}
-	if n == 0 {
-		return 1
-	}
-	return max(1, sum/float64(n)/20)
 }
 
 func gapOf(bound, objective int64) float64 {

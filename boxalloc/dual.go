@@ -3,43 +3,39 @@ package boxalloc
 import "context"
 
 // dual holds the Lagrangian prices (one per product × warehouse, never
-// negative) and the state of the steps that move them (see update).
+// negative), what update learns about each price, and the goroutines'
+// accumulators of a pass.
 type dual struct {
-	prices   []int64
-	step     []float64
-	lastSign []int8
-	demand   [][]int32 // per goroutine, per pw
-	value    []int64   // per goroutine: sum of the subscribers' best box values
-
-	passes, stall int
-	theta         float64
-	bestEstimate  int64
-	bestPrices    []int64 // prices of the best certified bound
+	prices     []int64
+	slope      []float64 // d excess / d price, per micro-point, < 0
+	lastPrice  []int64
+	lastExcess []int64
+	moved      []bool
+	bestPrices []int64   // prices of the best certified bound
+	demand     [][]int32 // per goroutine, per pw
+	value      []int64   // per goroutine: sum of the subscribers' values
 }
 
-// warm starts from prices found on a sample: no sign steps, short Polyak steps.
-func (d *dual) warm(prices []int64) {
-	copy(d.prices, prices)
-	d.passes, d.theta = signPasses, warmTheta
-}
-
-const warmTheta = 0.25
-
-const (
-	stepGrow   = 1.2
-	stepShrink = 0.5
-)
-
-func newDual(m *model, workers int, initialStep float64) *dual {
-	d := &dual{prices: make([]int64, m.nP*m.nW), step: make([]float64, m.nP*m.nW),
-		lastSign: make([]int8, m.nP*m.nW), theta: 1, demand: make([][]int32, workers), value: make([]int64, workers)}
-	for i := range d.step {
-		d.step[i] = initialStep
+func newDual(m *model, workers int) *dual {
+	n := m.nP * m.nW
+	d := &dual{prices: make([]int64, n), slope: make([]float64, n), lastPrice: make([]int64, n),
+		lastExcess: make([]int64, n), moved: make([]bool, n), demand: make([][]int32, workers), value: make([]int64, workers)}
+	for pw := range d.slope {
+		d.slope[pw] = initialSlope * float64(max(m.stock[pw], 1))
 	}
 	for i := range d.demand {
-		d.demand[i] = make([]int32, m.nP*m.nW)
+		d.demand[i] = make([]int32, n)
 	}
 	return d
+}
+
+// warm starts from the prices and slopes learned on a sample holding
+// share of the subscribers (demand, hence slopes, scale with it).
+func (d *dual) warm(from *dual, share float64) {
+	copy(d.prices, from.bestPrices)
+	for pw, s := range from.slope {
+		d.slope[pw] = s / share
+	}
 }
 
 // bestResponse is each subscriber's best box under the current prices:
@@ -50,89 +46,92 @@ type bestResponse struct {
 	scores []int32
 }
 
-// pass lets every subscriber choose its best box over its candidates
-// under the prices (scores jittered to break ties, see picker.jitter),
-// records the choices and their demand, and returns the dual value over
-// the candidates: an estimate that steers the prices, not a bound.
+// pass lets every subscriber choose its best box under the prices (scores
+// jittered to break ties, see picker.jitter), records the choices and
+// their demand, and returns the jittered dual value: an estimate that
+// steers the prices, not a bound.
 func (a *allocator) pass(ctx context.Context) (int64, error) {
-	m, d, k := a.m, a.dual, a.m.k
+	return a.sweep(ctx, true)
+}
+
+// bound returns the dual value at the current prices with the true scores:
+// an upper bound on the objective of any allocation. Each subscriber takes
+// its best box without the value floor (a relaxation) or no box (worth 0).
+func (a *allocator) bound(ctx context.Context) (int64, error) {
+	return a.sweep(ctx, false)
+}
+
+// sweep runs respond for every subscriber: over its candidates, or over
+// every product when one left out of them (worth at most the cutoff, plus
+// the jitter) could beat a pick.
+func (a *allocator) sweep(ctx context.Context, steer bool) (int64, error) {
+	d := a.dual
 	for w := range d.demand {
 		clear(d.demand[w])
 		d.value[w] = 0
 	}
-	err := forChunks(ctx, len(m.in.Subscribers), a.workers, func(worker, lo, hi int) {
-		pk, demand := a.pickers[worker], d.demand[worker]
+	err := forChunks(ctx, len(a.m.in.Subscribers), a.workers, func(worker, lo, hi int) {
+		pk := a.pickers[worker]
 		for s := lo; s < hi; s++ {
+			if steer {
+				pk.jitterFor(s)
+			} else {
+				pk.jitterMax = 0
+			}
 			prod, score := a.cand.of(s)
-			pk.jitterFor(s)
-			bestVal, bestW := int64(unusable), -1
-			items, scores := a.resp.items[s*k:(s+1)*k], a.resp.scores[s*k:(s+1)*k]
-			for _, w := range m.warehouses(s) {
-				prices, avail := d.prices[int(w)*m.nP:int(w+1)*m.nP], m.stock[int(w)*m.nP:int(w+1)*m.nP]
-				pk.at(int(w))
-				if pk.greedy(prod, score, prices, avail, nil, k) == k && pk.meetFloor(prod, score, prices, avail, nil, k) {
-					if v := pk.value(); v > bestVal {
-						bestVal, bestW = v, int(w)
-						for j, i := range pk.picks {
-							items[j], scores[j] = prod[i], score[i]
-						}
-					}
-				}
+			v, loose := a.respond(pk, s, prod, score, a.cand.cutoff[s], steer)
+			if loose {
+				prod, score = pk.everyProduct(s)
+				v, _ = a.respond(pk, s, prod, score, -1, steer)
 			}
-			a.resp.w[s] = int8(bestW)
-			if bestW >= 0 && bestVal >= 0 {
-				d.value[worker] += bestVal
-				for _, p := range items {
-					demand[m.pw(int(p), bestW)]++
-				}
-			}
+			d.value[worker] += v
 		}
 	})
 	return a.dualValue(), err
 }
 
-// bound returns the dual value at the current prices with the true scores:
-// an upper bound on the objective of any allocation. Each subscriber takes
-// its best box without the value floor (a relaxation) or no box (worth 0);
-// one for whom a product left out of its candidates could matter is priced
-// over every product.
-func (a *allocator) bound(ctx context.Context) (int64, error) {
+// respond finds s's best box over the listed products. With record it
+// stores the best box that meets the value floor and counts its demand,
+// and returns its value; without, it returns the best value without the
+// floor (a relaxation, for the bound). Both are 0 when no box is worth
+// taking. loose reports that a product left out of the list might have
+// done better; nothing is recorded then.
+func (a *allocator) respond(pk *picker, s int, prod []uint16, score []int32, cutoff int32, record bool) (int64, bool) {
 	m, d, k := a.m, a.dual, a.m.k
-	for w := range d.value {
-		d.value[w] = 0
-	}
-	err := forChunks(ctx, len(m.in.Subscribers), a.workers, func(worker, lo, hi int) {
-		pk := a.pickers[worker]
-		pk.jitterMax = 0
-		for s := lo; s < hi; s++ {
-			prod, score := a.cand.of(s)
-			cutoff := a.cand.cutoff[s]
-			best, loose := int64(0), false
-			for _, w := range m.warehouses(s) {
-				prices, avail := d.prices[int(w)*m.nP:int(w+1)*m.nP], m.stock[int(w)*m.nP:int(w+1)*m.nP]
-				n := pk.greedy(prod, score, prices, avail, nil, k)
-				if cutoff >= 0 && (n < k || pk.vals[k-1] < int64(cutoff)) {
-					loose = true
-					break
-				}
-				if n == k {
-					best = max(best, pk.value())
-				}
-			}
-			if loose {
-				best = 0
-				prod, score = pk.everyProduct(s)
-				for _, w := range m.warehouses(s) {
-					prices, avail := d.prices[int(w)*m.nP:int(w+1)*m.nP], m.stock[int(w)*m.nP:int(w+1)*m.nP]
-					if pk.greedy(prod, score, prices, avail, nil, k) == k {
-						best = max(best, pk.value())
-					}
-				}
-			}
-			d.value[worker] += best
+	bestVal, bestW, relaxed := int64(unusable), -1, int64(0)
+	items, scores := a.resp.items[s*k:(s+1)*k], a.resp.scores[s*k:(s+1)*k]
+	for _, w := range m.warehouses(s) {
+		prices, avail := d.prices[int(w)*m.nP:int(w+1)*m.nP], m.stock[int(w)*m.nP:int(w+1)*m.nP]
+		pk.at(int(w))
+		n := pk.greedy(prod, score, prices, avail, nil, k)
+		if cutoff >= 0 && (n < k || pk.vals[k-1] < int64(cutoff)+pk.jitterMax) {
+			return 0, true
 		}
-	})
-	return a.dualValue(), err
+		if n < k {
+			continue
+		}
+		relaxed = max(relaxed, pk.value())
+		if record && pk.meetFloor(prod, score, prices, avail, nil, k) {
+			if v := pk.value(); v > bestVal {
+				bestVal, bestW = v, int(w)
+				for j, i := range pk.picks {
+					items[j], scores[j] = prod[i], score[i]
+				}
+			}
+		}
+	}
+	if !record {
+		return relaxed, false
+	}
+	a.resp.w[s] = int8(bestW)
+	if bestW < 0 || bestVal < 0 {
+		return 0, false
+	}
+	demand := d.demand[pk.worker]
+	for _, p := range items {
+		demand[m.pw(int(p), bestW)]++
+	}
+	return bestVal, false
 }
 
 // dualValue adds the subscribers' values and the priced stock.
@@ -159,70 +158,36 @@ func (a *allocator) excess() []int64 {
 	return ex
 }
 
-// update moves the prices against the excess demand. The first passes
-// use sign steps (Rprop), which find the scale of the prices without
-// knowing it; later ones a Polyak subgradient step toward target (the best
-// objective found), t = θ (estimate − target) / |g|², with θ halved after
-// stallLimit passes that did not improve the estimate.
-func (d *dual) update(excess []int64, stock []int32, estimate, target int64) {
-	d.passes++
-	if d.passes <= signPasses || target <= 0 || estimate <= target {
-		d.signStep(excess, stock)
-		return
-	}
-	if estimate < d.bestEstimate || d.bestEstimate == 0 {
-		d.bestEstimate, d.stall = estimate, 0
-	} else if d.stall++; d.stall >= stallLimit {
-		d.theta, d.stall = d.theta/2, 0
-	}
-	norm := 0.0
-	for pw, e := range excess {
-		if stock[pw] == 0 || d.prices[pw] == 0 && e < 0 {
-			excess[pw] = 0
-		}
-		norm += float64(excess[pw]) * float64(excess[pw])
-	}
-	if norm == 0 {
-		return
-	}
-	t := d.theta * float64(estimate-target) / norm
-	for pw, e := range excess {
-		d.prices[pw] = max(0, d.prices[pw]+int64(t*float64(e)))
-	}
-}
-
-const (
-	signPasses = 10
-	stallLimit = 5
-)
-
-// signStep moves each price by its own step: up when over-demanded, down
-// (not below zero) when stock is left; a step grows while the sign holds
-// and shrinks when it flips.
-func (d *dual) signStep(excess []int64, stock []int32) {
+// update moves every price toward the price at which its demand meets its
+// stock (tâtonnement with a secant step): the price changes by
+// −excess/slope, where slope, the change of excess demand per point of
+// price, is learned from the price's own past moves (a moving average,
+// kept negative). Steps are capped at maxStep; prices stay >= 0, and a
+// free price with stock left over stays at 0.
+func (d *dual) update(excess []int64, stock []int32) {
 	for pw, e := range excess {
 		if stock[pw] == 0 {
 			continue
 		}
-		sign := int8(0)
-		switch {
-		case e > 0:
-			sign = 1
-		case e < 0 && d.prices[pw] > 0:
-			sign = -1
+		p := d.prices[pw]
+		if d.moved[pw] && p != d.lastPrice[pw] {
+			if s := float64(e-d.lastExcess[pw]) / float64(p-d.lastPrice[pw]); s < 0 {
+				d.slope[pw] = slopeKeep*d.slope[pw] + (1-slopeKeep)*s
+			}
 		}
-		if sign == 0 {
-			d.lastSign[pw] = 0
+		d.lastPrice[pw], d.lastExcess[pw], d.moved[pw] = p, e, true
+		if e < 0 && p == 0 {
 			continue
 		}
-		switch {
-		case sign == d.lastSign[pw]:
-			d.step[pw] *= stepGrow
-		case d.lastSign[pw] != 0:
-			d.step[pw] *= stepShrink
-		}
-		d.step[pw] = max(d.step[pw], 1)
-		d.lastSign[pw] = sign
-		d.prices[pw] = max(0, d.prices[pw]+int64(sign)*int64(d.step[pw]))
+		step := max(-maxStep, min(maxStep, -float64(e)/d.slope[pw]))
+		d.prices[pw] = max(0, p+int64(step))
 	}
 }
+
+const (
+	slopeKeep = 0.7
+	maxStep   = 2 * PointScale
+	// initialSlope guesses that half a product's stock worth of demand
+	// moves per point of price; the secant corrects it within a few passes.
+	initialSlope = -0.5 / PointScale
+)

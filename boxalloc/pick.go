@@ -10,6 +10,7 @@ const unusable = math.MinInt64
 // category), so picking greedily by reduced value (score − price) is optimal.
 type picker struct {
 	m        *model
+	worker   int     // index of the goroutine's accumulators
 	r        []int64 // reduced value per list entry
 	catCount []int32
 	picks    []int   // chosen list entries, best first
