@@ -13,7 +13,7 @@ type Options struct {
 	MaxIterations int            // dual passes (over the sample, then 30 over all, with a warm start); 0 means 200
 	TargetGap     float64        // stop once the certified gap is at most this; 0 means 0.0005
 	RepairEvery   int            // dual passes between primal repairs; 0 means 10
-	Candidates    int            // products kept per subscriber (8 to 64); 0 means 32
+	Candidates    int            // products kept per subscriber (8 to 64); 0 means 48
 	Sample        int            // above 2× this many subscribers, solve a sample first; 0 means 50,000, <0 never
 	Jitter        float64        // tie-breaking jitter in points (see picker.jitter); 0 means 0.05, <0 none
 	Progress      func(Progress) // called after every dual pass and at each phase; may be nil
@@ -215,7 +215,7 @@ func newAllocator(ctx context.Context, m *model, opt Options) (*allocator, error
 	n := len(m.in.Subscribers)
 	a := &allocator{m: m, workers: opt.Workers, seed: opt.Seed,
 		resp: bestResponse{w: make([]int8, n), items: make([]uint16, n*m.k), scores: make([]int32, n*m.k)}}
-	m.jitter = max(0, int64(toPoints(opt.Jitter)))
+	m.jitter = min(max(0, int64(toPoints(opt.Jitter))), math.MaxUint32)
 	for w := range opt.Workers {
 		pk := newPicker(m)
 		pk.worker = w

@@ -59,7 +59,7 @@ func TestScale(t *testing.T) {
 		peak, stop := samplePeakHeap()
 		var last time.Time
 		res, err := Allocate(context.Background(), in, Options{Seed: 1, Progress: func(p Progress) {
-			if time.Since(last) > 2*time.Second || p.Phase != "dual" {
+			if time.Since(last) > 5*time.Second || p.Phase != "dual" && p.Phase != "sample" {
 				last = time.Now()
 				t.Logf("  %-10s it %3d bound %s objective %s gap %.4f%% filled %d %v", p.Phase, p.Iteration, p.Bound, p.Objective, 100*p.Gap, p.Filled, p.Elapsed.Round(time.Millisecond))
 			}

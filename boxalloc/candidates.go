@@ -16,8 +16,8 @@ type candidates struct {
 	cutoff []int32
 }
 
-// defaultCandidates is the default stride; it must stay <= 64 (bit masks).
-const defaultCandidates = 32
+// defaultCandidates is the default stride (Options keeps it within 8 to 64).
+const defaultCandidates = 48
 
 func (c *candidates) of(s int) ([]uint16, []int32) {
 	lo := s * c.stride

@@ -6,15 +6,32 @@ import (
 	"testing"
 )
 
-func TestDiag(t *testing.T) {
+func TestDiagLoose(t *testing.T) {
 	if os.Getenv("DIAG") == "" {
 		t.Skip()
 	}
-	in := Generate(1, Spec{Subscribers: 5000, Products: 100})
-	r, _ := Allocate(context.Background(), in, Options{MaxIterations: 1500, TargetGap: 1e-9, Progress: func(p Progress) {
-		if p.Iteration%100 == 0 || p.Phase != "dual" {
-			t.Logf("%s it %d bound %s est %s obj %s gap %.4f", p.Phase, p.Iteration, p.Bound, p.Estimate, p.Objective, 100*p.Gap)
+	in := Generate(1, Spec{Subscribers: 20000, Products: 200})
+	m, _ := compile(in)
+	for _, c := range []int{40, 64} {
+		opt := Options{Candidates: c}.withDefaults()
+		a, _ := newAllocator(context.Background(), m, opt)
+		for it := 1; it <= 60; it++ {
+			a.pass(context.Background())
+			a.dual.update(a.excess(), m.stock)
 		}
-	}})
-	t.Logf("final obj %s bound %s gap %.4f", r.Objective, r.Bound, 100*r.Gap)
+		loose, looseB := 0, 0
+		pk := a.pickers[0]
+		for s := range in.Subscribers {
+			prod, score := a.cand.of(s)
+			pk.jitterFor(s)
+			if _, l := a.respond(pk, s, prod, score, a.cand.cutoff[s], true); l {
+				loose++
+			}
+			pk.jitterMax = 0
+			if _, l := a.respond(pk, s, prod, score, a.cand.cutoff[s], false); l {
+				looseB++
+			}
+		}
+		t.Logf("candidates %d: loose in pass %d, in bound %d of %d", c, loose, looseB, len(in.Subscribers))
+	}
 }

@@ -27,6 +27,7 @@ type picker struct {
 	jitterMax                         int64 // 0: no jitter
 
 	catBest []int32 // greedyOneEach: best entry per category, -1 when none
+	catVal  []int64 // and its value
 	touched []int32
 }
 
@@ -95,35 +96,29 @@ func (pk *picker) greedy(prod []uint16, score []int32, prices []int64, avail []i
 func (pk *picker) greedyOneEach(prod []uint16, score []int32, prices []int64, avail []int32, k int) int {
 	m := pk.m
 	if pk.catBest == nil {
-		pk.catBest = make([]int32, m.nCat)
+		pk.catBest, pk.catVal = make([]int32, m.nCat), make([]int64, m.nCat)
 		for c := range pk.catBest {
 			pk.catBest[c] = -1
 		}
 	}
-	if cap(pk.r) < len(prod) {
-		pk.r = make([]int64, len(prod))
-	}
-	r := pk.r[:len(prod)]
 	touched := pk.touched[:0]
 	for i, p := range prod {
 		if avail[p] <= 0 {
 			continue
 		}
 		v := int64(score[i]) - prices[p] + pk.jitter(p)
-		r[i] = v
 		c := m.category[p]
 		if b := pk.catBest[c]; b < 0 {
-			pk.catBest[c] = int32(i)
+			pk.catBest[c], pk.catVal[c] = int32(i), v
 			touched = append(touched, c)
-		} else if v > r[b] {
-			pk.catBest[c] = int32(i)
+		} else if v > pk.catVal[c] {
+			pk.catBest[c], pk.catVal[c] = int32(i), v
 		}
 	}
 	pk.picks, pk.vals = pk.picks[:0], pk.vals[:0]
 	for _, c := range touched { // insert into picks, kept sorted, at most k long
-		i := int(pk.catBest[c])
+		i, v := int(pk.catBest[c]), pk.catVal[c]
 		pk.catBest[c] = -1
-		v := r[i]
 		j := len(pk.picks)
 		for j > 0 && (v > pk.vals[j-1] || v == pk.vals[j-1] && i < pk.picks[j-1]) {
 			j--
@@ -293,7 +288,8 @@ func (pk *picker) jitter(p uint16) int64 {
 	if pk.jitterMax == 0 {
 		return 0
 	}
-	return int64(splitmix(int64(pk.jitterKey), int(p)) % uint64(pk.jitterMax))
+	h := (pk.jitterKey ^ uint64(p)*0x9e3779b97f4a7c15) * 0xbf58476d1ce4e5b9
+	return int64((h >> 32) * uint64(pk.jitterMax) >> 32) // in [0, jitterMax)
 }
 
 // jitterFor turns the jitter on for subscriber s.
