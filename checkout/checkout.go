@@ -182,7 +182,7 @@ func PlaceOrder(ctx context.Context, tx Tx, pl Placement) error {
 	if err := tx.InsertPayment(ctx, pl.Payment); err != nil {
 		return err
 	}
-	if err := appendOrderEvent(ctx, tx, "order.created", o); err != nil {
+	if err := order.AppendEvent(ctx, tx, "order.created", o); err != nil {
 		return err
 	}
 	for _, u := range pl.Limits {
@@ -318,7 +318,7 @@ func (s *Service) settled(ctx context.Context, ptx payment.Tx, p payment.Payment
 		if err := tx.UpdateOrderStatus(ctx, o); err != nil {
 			return err
 		}
-		if err := appendOrderEvent(ctx, tx, "order.paid", o); err != nil {
+		if err := order.AppendEvent(ctx, tx, "order.paid", o); err != nil {
 			return err
 		}
 		_, err := tx.CommitReservation(ctx, o.ID)
@@ -326,7 +326,7 @@ func (s *Service) settled(ctx context.Context, ptx payment.Tx, p payment.Payment
 			// The payment settled after the reservation lapsed (the shop was
 			// down longer than the reservation TTL). The money is taken, so
 			// the order stands; staff restock or refund it.
-			return appendOrderEvent(ctx, tx, "order.reservation_lost", o)
+			return order.AppendEvent(ctx, tx, "order.reservation_lost", o)
 		}
 		return err
 	case payment.StatusFailed:
@@ -339,7 +339,7 @@ func (s *Service) settled(ctx context.Context, ptx payment.Tx, p payment.Payment
 		if err := tx.UpdateOrderStatus(ctx, o); err != nil {
 			return err
 		}
-		return appendOrderEvent(ctx, tx, "order.canceled", o)
+		return order.AppendEvent(ctx, tx, "order.canceled", o)
 	}
 	return nil
 }
@@ -373,12 +373,4 @@ func GiveBack(ctx context.Context, tx Releaser, o order.Order) error {
 	}
 	_, err := tx.ReleaseReservation(ctx, o.ID)
 	return err
-}
-
-func appendOrderEvent(ctx context.Context, tx event.Appender, typ string, o order.Order) error {
-	e, err := event.New(typ, o.ID, o, o.UpdatedAt)
-	if err != nil {
-		return err
-	}
-	return tx.AppendEvent(ctx, e)
 }

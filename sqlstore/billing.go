@@ -3,12 +3,14 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/event"
+	"github.com/shopd/shopd/order"
 	"github.com/shopd/shopd/subscription"
 )
 
@@ -166,4 +168,61 @@ func readInvoices(ctx context.Context, r Reader, where string, args ...any) ([]s
 		out = append(out, inv)
 	}
 	return out, rows.Err()
+}
+
+// PlanLines implements subscription.BillingTx.
+func (tx *Tx) PlanLines(ctx context.Context, planID string) ([]order.Line, error) {
+	ps, err := readPlans(ctx, tx, `WHERE id = $1`, planID)
+	if err != nil || len(ps) == 0 {
+		return nil, err
+	}
+	items := ps[0].Items
+	if len(items) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(items))
+	for i, it := range items {
+		args[i] = it.VariantID
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT v.id, v.product_id, v.sku, p.title, v.title FROM variants v
+		JOIN products p ON p.id = v.product_id WHERE v.id IN (`+placeholders(len(args))+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := map[string]order.Line{}
+	for rows.Next() {
+		var l order.Line
+		var variantTitle string
+		if err := rows.Scan(&l.VariantID, &l.ProductID, &l.SKU, &l.Title, &variantTitle); err != nil {
+			return nil, err
+		}
+		if variantTitle != "" {
+			l.Title += " / " + variantTitle
+		}
+		byID[l.VariantID] = l
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	lines := make([]order.Line, 0, len(items))
+	for _, it := range items {
+		l, ok := byID[it.VariantID]
+		if !ok { // deleted from the catalog since: the order names it, its sale fails
+			l = order.Line{VariantID: it.VariantID, SKU: it.SKU, Title: it.SKU}
+		}
+		l.ID, l.Quantity = shopd.NewID("oln"), it.Quantity
+		lines = append(lines, l)
+	}
+	return lines, nil
+}
+
+// CustomerEmail implements subscription.BillingTx.
+func (tx *Tx) CustomerEmail(ctx context.Context, customerID string) (string, error) {
+	var email string
+	err := tx.QueryRowContext(ctx, `SELECT email FROM customers WHERE id = $1`, customerID).Scan(&email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errCustomerNotFound
+	}
+	return email, err
 }

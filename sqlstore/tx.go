@@ -155,3 +155,21 @@ func (p *params) add(v any) string {
 	*p = append(*p, v)
 	return "$" + strconv.Itoa(len(*p))
 }
+
+// Savepoint runs fn inside a savepoint of the transaction: if fn fails,
+// its changes are rolled back and the transaction can go on (on
+// PostgreSQL, even after a failed statement). It returns fn's error.
+func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT inner_step`); err != nil {
+		return err
+	}
+	if ferr := fn(); ferr != nil {
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT inner_step`); err != nil {
+			return errors.Join(ferr, err)
+		}
+		_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT inner_step`)
+		return errors.Join(ferr, err)
+	}
+	_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT inner_step`)
+	return err
+}

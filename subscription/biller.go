@@ -9,6 +9,8 @@ import (
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/event"
+	"github.com/shopd/shopd/inventory"
+	"github.com/shopd/shopd/order"
 	"github.com/shopd/shopd/payment"
 )
 
@@ -31,6 +33,19 @@ type BillingTx interface {
 	// now, locked; rows another run holds are skipped.
 	DueInvoices(ctx context.Context, now time.Time, limit int) ([]Invoice, error)
 	InsertPayment(ctx context.Context, p payment.Payment) error
+
+	// What a paid period's order needs (period_order.go).
+
+	// PlanLines returns a plan's fixed items as order lines (IDs, SKUs,
+	// titles and quantities; no prices), in the plan's order.
+	PlanLines(ctx context.Context, planID string) ([]order.Line, error)
+	CustomerEmail(ctx context.Context, customerID string) (string, error)
+	InsertOrder(ctx context.Context, o order.Order) error
+	ReserveStock(ctx context.Context, req inventory.ReserveRequest) (inventory.Reservation, error)
+	CommitReservation(ctx context.Context, reference string) (inventory.Reservation, error)
+	// Savepoint runs fn so that, if it fails, its changes are undone and
+	// the transaction goes on; it returns fn's error.
+	Savepoint(ctx context.Context, fn func() error) error
 }
 
 // BillingStore runs the billing run's transactions.
@@ -325,6 +340,11 @@ func (b *Biller) paid(ctx context.Context, tx BillingTx, s *Subscription, inv *I
 	ev, err := s.Paid(inv, now, loc)
 	if err != nil {
 		return err
+	}
+	if s.Kind == KindReplenishment {
+		if inv.OrderID, err = b.periodOrder(ctx, tx, *s, *inv, now); err != nil {
+			return err
+		}
 	}
 	return b.save(ctx, tx, *s, ev, *inv, EventInvoicePaid)
 }

@@ -30,6 +30,7 @@ var suites = []struct {
 	{"Subscriptions", testSubscriptions},
 	{"Billing", testBilling},
 	{"BillingConcurrentRuns", testBillingConcurrentRuns},
+	{"BillingPeriodOrders", testBillingPeriodOrders},
 	{"BillingYear", testBillingYear},
 }
 
