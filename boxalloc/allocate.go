@@ -10,11 +10,12 @@ import (
 type Options struct {
 	Seed          int64          // fixes every tie-break and processing order
 	Workers       int            // goroutines; 0 means GOMAXPROCS. Results do not depend on it.
-	MaxIterations int            // dual passes (over the sample, then 30 over all, with a warm start); 0 means 200
+	MaxIterations int            // dual passes over all subscribers; 0 means 200, or 30 after a warm start
 	TargetGap     float64        // stop once the certified gap is at most this; 0 means 0.0005
 	RepairEvery   int            // dual passes between primal repairs; 0 means 10
 	Candidates    int            // products kept per subscriber (8 to 64); 0 means 48
-	Sample        int            // above 2× this many subscribers, solve a sample first; 0 means 50,000, <0 never
+	Sample        int            // subscribers in the warm-start sample, used above 4× as many; 0 means n/10 within 10,000 to 50,000, <0 never
+	SamplePasses  int            // dual passes over the sample; 0 means 100
 	Jitter        float64        // tie-breaking jitter in points (see picker.jitter); 0 means 0.05, <0 none
 	Progress      func(Progress) // called after every dual pass and at each phase; may be nil
 }
@@ -32,11 +33,8 @@ type Progress struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Sample == 0 {
-		o.Sample = 50_000
-	}
-	if o.MaxIterations <= 0 {
-		o.MaxIterations = 200
+	if o.SamplePasses <= 0 {
+		o.SamplePasses = 100
 	}
 	if o.TargetGap <= 0 {
 		o.TargetGap = 0.0005
@@ -86,13 +84,15 @@ func Allocate(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 			opt.Progress(p)
 		}
 	}
-	passes := opt.MaxIterations
 	warm, err := warmStart(ctx, in, opt, report)
 	if err != nil {
 		return nil, err
 	}
-	if warm != nil {
+	passes := opt.MaxIterations
+	if passes <= 0 && warm != nil {
 		passes = warmPasses
+	} else if passes <= 0 {
+		passes = defaultPasses
 	}
 	report(Progress{Phase: "candidates"})
 	a, err := newAllocator(ctx, m, opt)
@@ -102,7 +102,7 @@ func Allocate(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 	if warm != nil {
 		a.dual.warm(warm.dual, warm.share)
 	}
-	best, bound, it, err := a.solve(ctx, passes, opt, "dual", report)
+	best, bound, it, err := a.solve(ctx, passes, opt, "dual", true, report)
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +115,7 @@ func Allocate(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 	if err := a.improve(ctx, best); err != nil {
 		return nil, err
 	}
+	a.cand, a.resp = nil, bestResponse{} // let the collector have them before the result is built
 	r := m.result("lagrangian", best, reasons)
 	r.setBound(Points(bound))
 	r.Iterations = it
@@ -123,11 +124,11 @@ func Allocate(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 	return r, nil
 }
 
-// solve runs up to passes dual passes; every RepairEvery-th (and the last)
-// also certifies a bound and repairs the best responses into an
-// allocation. It stops early once the gap reaches the target, and returns
-// the best allocation, the best bound and the passes run.
-func (a *allocator) solve(ctx context.Context, passes int, opt Options, phase string, report func(Progress)) (*assignment, int64, int, error) {
+// solve runs up to passes dual passes; with certify, every RepairEvery-th
+// (and the last) also certifies a bound and repairs the best responses into
+// an allocation, and it stops early once the gap reaches the target. It
+// returns the best allocation, the best bound and the passes run.
+func (a *allocator) solve(ctx context.Context, passes int, opt Options, phase string, certify bool, report func(Progress)) (*assignment, int64, int, error) {
 	bound := int64(math.MaxInt64)
 	var best *assignment
 	gap, it := 1.0, 0
@@ -138,15 +139,12 @@ func (a *allocator) solve(ctx context.Context, passes int, opt Options, phase st
 			return nil, 0, 0, err
 		}
 		excess := a.excess()
-		if it%opt.RepairEvery == 0 || it == passes {
+		if certify && (it%opt.RepairEvery == 0 || it == passes) {
 			b, err := a.bound(ctx)
 			if err != nil {
 				return nil, 0, 0, err
 			}
-			if b < bound {
-				bound = b
-				a.dual.bestPrices = append(a.dual.bestPrices[:0], a.dual.prices...)
-			}
+			bound = min(bound, b)
 			as, err := a.repair(ctx)
 			if err != nil {
 				return nil, 0, 0, err
@@ -166,20 +164,27 @@ func (a *allocator) solve(ctx context.Context, passes int, opt Options, phase st
 	return best, bound, it, nil
 }
 
-// warmPasses is the default number of full passes after a warm start.
-const warmPasses = 30
+// Default numbers of passes over all subscribers, without and after a warm start.
+const (
+	defaultPasses = 200
+	warmPasses    = 30
+)
 
-// warmStart solves a sample of the subscribers (every n/Sample-th, with
-// the stock scaled to their share) and returns the prices of its best
-// bound, or nil when the instance is small enough to solve directly.
-// Demand per product scales with the subscribers, so the sample's prices
-// are close to the full instance's and few full passes remain.
+// warmStart runs the price passes on a sample of the subscribers (every
+// n/Sample-th, with the stock scaled to their share) and returns its
+// prices and slopes, or nil when the instance is small enough to solve
+// directly. Demand per product scales with the subscribers, so the
+// sample's prices are close to the full instance's and few full passes remain.
 func warmStart(ctx context.Context, in *Instance, opt Options, report func(Progress)) (*warmState, error) {
 	n := len(in.Subscribers)
-	if opt.Sample <= 0 || n < 2*opt.Sample {
+	size := opt.Sample
+	if size == 0 {
+		size = min(max(n/10, 10_000), 50_000)
+	}
+	if size < 0 || n < 4*size {
 		return nil, nil
 	}
-	stride := n / opt.Sample
+	stride := n / size
 	sample := *in
 	sample.Subscribers = make([]Subscriber, 0, n/stride+1)
 	for s := 0; s < n; s += stride {
@@ -199,7 +204,7 @@ func warmStart(ctx context.Context, in *Instance, opt Options, report func(Progr
 	if err != nil {
 		return nil, err
 	}
-	if _, _, _, err := a.solve(ctx, opt.MaxIterations, opt, "sample", report); err != nil {
+	if _, _, _, err := a.solve(ctx, opt.SamplePasses, opt, "sample", false, report); err != nil {
 		return nil, err
 	}
 	return &warmState{dual: a.dual, share: share}, nil

@@ -11,7 +11,6 @@ type dual struct {
 	lastPrice  []int64
 	lastExcess []int64
 	moved      []bool
-	bestPrices []int64   // prices of the best certified bound
 	demand     [][]int32 // per goroutine, per pw
 	value      []int64   // per goroutine: sum of the subscribers' values
 }
@@ -32,7 +31,7 @@ func newDual(m *model, workers int) *dual {
 // warm starts from the prices and slopes learned on a sample holding
 // share of the subscribers (demand, hence slopes, scale with it).
 func (d *dual) warm(from *dual, share float64) {
-	copy(d.prices, from.bestPrices)
+	copy(d.prices, from.prices)
 	for pw, s := range from.slope {
 		d.slope[pw] = s / share
 	}

@@ -123,19 +123,27 @@ func TestAllocateProperties(t *testing.T) {
 
 func TestDeterministic(t *testing.T) {
 	in := Generate(11, Spec{Subscribers: 2500, Products: 60})
-	run := func(workers int, seed int64) *Result {
-		r, err := Allocate(context.Background(), in, Options{Seed: seed, Workers: workers, MaxIterations: 20})
+	run := func(workers int, seed int64, sample int) *Result {
+		r, err := Allocate(context.Background(), in, Options{Seed: seed, Workers: workers, MaxIterations: 20, Sample: sample, SamplePasses: 20})
 		if err != nil {
 			t.Fatal(err)
 		}
 		r.Elapsed = 0
 		return r
 	}
-	first := run(2, 5)
+	first := run(2, 5, 0)
 	for _, workers := range []int{1, 2, 3} {
-		if got := run(workers, 5); !reflect.DeepEqual(got, first) {
+		if got := run(workers, 5, 0); !reflect.DeepEqual(got, first) {
 			t.Fatalf("workers=%d: result differs from the first run (objective %s vs %s)", workers, got.Objective, first.Objective)
 		}
+	}
+	// With a warm start from a sample, too.
+	warm := run(2, 5, 400)
+	if got := run(1, 5, 400); !reflect.DeepEqual(got, warm) {
+		t.Fatal("warm start: result differs between 1 and 2 workers")
+	}
+	if err := Validate(in, warm); err != nil {
+		t.Fatal(err)
 	}
 	g1, _ := Greedy(context.Background(), in, Options{Seed: 5})
 	g2, _ := Greedy(context.Background(), in, Options{Seed: 5})
