@@ -268,12 +268,3 @@ func (a *allocator) complete(ctx context.Context, as *assignment) (map[int]strin
 	}
 	return reasons, nil
 }
-
-// overDemand is the number of units demanded beyond stock.
-func overDemand(excess []int64) int64 {
-	over := int64(0)
-	for _, e := range excess {
-		over += max(e, 0)
-	}
-	return over
-}

@@ -146,21 +146,6 @@ func containsProduct(l []uint16, p uint16) bool {
 	return false
 }
 
-// upperBound is the best value a box at this warehouse could reach if the
-// products left out of the list (each worth at most cutoff, -1 when none)
-// were also available: each pick is worth max(its value, cutoff). The
-// second result is false when no box can be formed at all.
-func (pk *picker) upperBound(k int, cutoff int32) (int64, bool) {
-	if len(pk.picks) < k && cutoff < 0 {
-		return 0, false
-	}
-	ub := int64(0)
-	for _, v := range pk.vals {
-		ub += max(v, int64(cutoff))
-	}
-	return ub + int64(k-len(pk.picks))*int64(cutoff), true
-}
-
 // value is the reduced value of the current picks.
 func (pk *picker) value() int64 {
 	v := int64(0)
