@@ -50,20 +50,20 @@ type bestResponse struct {
 // their demand, and returns the jittered dual value: an estimate that
 // steers the prices, not a bound.
 func (a *allocator) pass(ctx context.Context) (int64, error) {
-	return a.sweep(ctx, true)
+	return a.sweep(ctx, true, true)
 }
 
 // bound returns the dual value at the current prices with the true scores:
 // an upper bound on the objective of any allocation. Each subscriber takes
 // its best box without the value floor (a relaxation) or no box (worth 0).
 func (a *allocator) bound(ctx context.Context) (int64, error) {
-	return a.sweep(ctx, false)
+	return a.sweep(ctx, false, false)
 }
 
 // sweep runs respond for every subscriber: over its candidates, or over
 // every product when one left out of them (worth at most the cutoff, plus
 // the jitter) could beat a pick.
-func (a *allocator) sweep(ctx context.Context, steer bool) (int64, error) {
+func (a *allocator) sweep(ctx context.Context, jitter, record bool) (int64, error) {
 	d := a.dual
 	for w := range d.demand {
 		clear(d.demand[w])
@@ -72,16 +72,12 @@ func (a *allocator) sweep(ctx context.Context, steer bool) (int64, error) {
 	err := forChunks(ctx, len(a.m.in.Subscribers), a.workers, func(worker, lo, hi int) {
 		pk := a.pickers[worker]
 		for s := lo; s < hi; s++ {
-			if steer {
-				pk.jitterFor(s)
-			} else {
-				pk.jitterMax = 0
-			}
+			pk.jitterFor(s, jitter)
 			prod, score := a.cand.of(s)
-			v, loose := a.respond(pk, s, prod, score, a.cand.cutoff[s], steer)
+			v, loose := a.respond(pk, s, prod, score, a.cand.cutoff[s], record)
 			if loose {
 				prod, score = pk.everyProduct(s)
-				v, _ = a.respond(pk, s, prod, score, -1, steer)
+				v, _ = a.respond(pk, s, prod, score, -1, record)
 			}
 			d.value[worker] += v
 		}

@@ -277,9 +277,12 @@ func (pk *picker) jitter(p uint16) int64 {
 	return int64((h >> 32) * uint64(pk.jitterMax) >> 32) // in [0, jitterMax)
 }
 
-// jitterFor turns the jitter on for subscriber s.
-func (pk *picker) jitterFor(s int) {
-	pk.jitterBase, pk.jitterMax = splitmix(int64(pk.jitterSeed), s), pk.m.jitter
+// jitterFor turns the jitter on (or off) for subscriber s.
+func (pk *picker) jitterFor(s int, on bool) {
+	pk.jitterBase, pk.jitterMax = splitmix(int64(pk.jitterSeed), s), 0
+	if on {
+		pk.jitterMax = pk.m.jitter
+	}
 }
 
 // at sets the jitter for boxes from warehouse w: whole groups of

@@ -97,8 +97,7 @@ func (a *allocator) regret(pk *picker, as *assignment, s, p int) int64 {
 	m := a.m
 	w := int(as.w[s])
 	prod, score := a.cand.of(s)
-	pk.jitterFor(s)
-	pk.at(w)
+	pk.jitterMax = 0
 	have := slices.DeleteFunc(slices.Clone(as.box(s)), func(q uint16) bool { return int(q) == p })
 	i := slices.Index(prod, uint16(p))
 	prices := as.prices[w*m.nP : (w+1)*m.nP]
@@ -129,8 +128,7 @@ func (a *allocator) completion(pk *picker, as *assignment, s, w int, have []uint
 	prices, avail := as.prices[w*m.nP:(w+1)*m.nP], as.free[w*m.nP:(w+1)*m.nP]
 	prod, score := a.cand.of(s)
 	cutoff := a.cand.cutoff[s]
-	pk.jitterFor(s)
-	pk.at(w)
+	pk.jitterMax = 0
 	n := pk.greedy(prod, score, prices, avail, have, m.k)
 	ok := len(have)+n == m.k && pk.meetFloor(prod, score, prices, avail, have, m.k)
 	if cutoff >= 0 && (!ok || pk.vals[len(pk.vals)-1] < int64(cutoff)) {
