@@ -16,7 +16,7 @@ type Options struct {
 	Candidates    int            // products kept per subscriber (8 to 64); 0 means 48
 	Sample        int            // subscribers in the warm-start sample, used above 4× as many; 0 means n/10 within 10,000 to 50,000, <0 never
 	SamplePasses  int            // dual passes over the sample; 0 means 100
-	Jitter        float64        // tie-breaking jitter in points (see picker.jitter); 0 means 0.05, <0 none
+	Jitter        float64        // tie-breaking jitter in points (see picker.jitter); 0 means 0.4, <0 none
 	Progress      func(Progress) // called after every dual pass and at each phase; may be nil
 }
 
@@ -48,7 +48,7 @@ func (o Options) withDefaults() Options {
 	o.Candidates = min(max(o.Candidates, 8), 64)
 	o.Workers = workerCount(o.Workers)
 	if o.Jitter == 0 {
-		o.Jitter = 0.05
+		o.Jitter = 0.4
 	}
 	return o
 }
