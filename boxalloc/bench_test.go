@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -56,6 +57,7 @@ func TestScale(t *testing.T) {
 		in := Generate(1, Spec{Subscribers: size[0], Products: size[1]})
 		t.Logf("%d×%d: generated in %v", size[0], size[1], time.Since(start).Round(time.Millisecond))
 		runtime.GC()
+		cpu := cpuTime()
 		peak, stop := samplePeakHeap()
 		var last time.Time
 		res, err := Allocate(context.Background(), in, Options{Seed: 1, Progress: func(p Progress) {
@@ -65,11 +67,13 @@ func TestScale(t *testing.T) {
 			}
 		}})
 		stop()
+		cpu = cpuTime() - cpu
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%d×%d: allocate %v, %d iterations, objective %s, bound %s, gap %.4f%%, unfilled %d, peak heap %d MiB",
-			size[0], size[1], res.Elapsed.Round(time.Millisecond), res.Iterations, res.Objective, res.Bound, 100*res.Gap, len(res.Unfilled), peak.Load()>>20)
+		t.Logf("%d×%d: allocate %v (CPU %v, load average %s), %d iterations, objective %s, bound %s, gap %.4f%%, unfilled %d, peak heap %d MiB",
+			size[0], size[1], res.Elapsed.Round(time.Millisecond), cpu.Round(time.Millisecond), loadAverage(), res.Iterations,
+			res.Objective, res.Bound, 100*res.Gap, len(res.Unfilled), peak.Load()>>20)
 		if err := Validate(in, res); err != nil {
 			t.Fatal(err)
 		}
@@ -104,6 +108,24 @@ func samplePeakHeap() (*atomic.Uint64, func()) {
 		}
 	}()
 	return &peak, func() { close(done); wg.Wait() }
+}
+
+// cpuTime is the CPU time (user + system) the process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAverage reports the machine's one-minute load: the machine is shared.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func benchSizes(env, def string) [][2]int {

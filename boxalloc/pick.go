@@ -102,17 +102,23 @@ func (pk *picker) greedyOneEach(prod []uint16, score []int32, prices []int64, av
 		}
 	}
 	touched := pk.touched[:0]
+	// Locals: the compiler does not keep fields in registers across stores.
+	catBest, catVal, category := pk.catBest, pk.catVal, m.category
+	key, jmax := pk.jitterKey, uint64(pk.jitterMax)
 	for i, p := range prod {
 		if avail[p] <= 0 {
 			continue
 		}
-		v := int64(score[i]) - prices[p] + pk.jitter(p)
-		c := m.category[p]
-		if b := pk.catBest[c]; b < 0 {
-			pk.catBest[c], pk.catVal[c] = int32(i), v
+		v := int64(score[i]) - prices[p]
+		if jmax != 0 {
+			v += jitterOf(key, jmax, p)
+		}
+		c := category[p]
+		if b := catBest[c]; b < 0 {
+			catBest[c], catVal[c] = int32(i), v
 			touched = append(touched, c)
-		} else if v > pk.catVal[c] {
-			pk.catBest[c], pk.catVal[c] = int32(i), v
+		} else if v > catVal[c] {
+			catBest[c], catVal[c] = int32(i), v
 		}
 	}
 	pk.picks, pk.vals = pk.picks[:0], pk.vals[:0]
@@ -273,8 +279,13 @@ func (pk *picker) jitter(p uint16) int64 {
 	if pk.jitterMax == 0 {
 		return 0
 	}
-	h := (pk.jitterKey ^ uint64(p)*0x9e3779b97f4a7c15) * 0xbf58476d1ce4e5b9
-	return int64((h >> 32) * uint64(pk.jitterMax) >> 32) // in [0, jitterMax)
+	return jitterOf(pk.jitterKey, uint64(pk.jitterMax), p)
+}
+
+// jitterOf hashes (key, p) into [0, jmax).
+func jitterOf(key, jmax uint64, p uint16) int64 {
+	h := (key ^ uint64(p)*0x9e3779b97f4a7c15) * 0xbf58476d1ce4e5b9
+	return int64((h >> 32) * jmax >> 32)
 }
 
 // jitterFor turns the jitter on (or off) for subscriber s.
