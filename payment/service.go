@@ -332,6 +332,11 @@ func (s *Service) settle(ctx context.Context, id string, st Settlement) (Payment
 	return p, outcomeErr(p)
 }
 
+// FailureNotCharged is the failure type of a payment the gateway never
+// charged because it never got the request (the process died before the
+// call, or the request was lost on the way): it says nothing of the card.
+const FailureNotCharged = "not-charged"
+
 // settleFromLookup settles a leased payment from the gateway's record of its
 // key: a charge settles it, no charge fails it, anything else leaves it in
 // doubt.
@@ -345,7 +350,7 @@ func (s *Service) settleFromLookup(ctx context.Context, p Payment) (Payment, err
 	cancel()
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return s.settle(ctx, p.ID, Settlement{Status: StatusFailed, FailureType: "not-charged",
+		return s.settle(ctx, p.ID, Settlement{Status: StatusFailed, FailureType: FailureNotCharged,
 			FailureMessage: "The gateway never charged this payment.", At: s.clock.Now()})
 	case err != nil:
 		return s.recordCharge(ctx, p, Charge{}, Unknown(err))

@@ -322,6 +322,9 @@ func (b *Biller) settled(ctx context.Context, ptx payment.Tx, p payment.Payment)
 	case payment.StatusSucceeded, payment.StatusAuthorized:
 		return b.paid(ctx, tx, &s, &inv, now, loc)
 	case payment.StatusFailed:
+		if p.FailureType == payment.FailureNotCharged && p.Attempts == 0 {
+			inv.Attempts-- // the run died before the gateway call: no attempt was made
+		}
 		ev := s.Failed(&inv, payment.Decline{Type: p.FailureType, Message: p.FailureMessage, Hard: p.HardDecline}, now, b.rules)
 		invEvent := EventInvoicePaymentFailed
 		if inv.Status == InvoiceVoid {

@@ -169,6 +169,19 @@ func (s *Subscription) Paid(inv *Invoice, now time.Time, loc *time.Location) (st
 // subscription's event ("" if its status did not change).
 func (s *Subscription) Failed(inv *Invoice, d payment.Decline, now time.Time, rules BillingRules) string {
 	now = now.UTC()
+	if d.Type == payment.FailureNotCharged && inv.Attempts <= maxLostAttempts {
+		// The charge never reached the gateway, so the card was not
+		// declined: retry at once, due since the attempt, with no past_due
+		// and no dunning delay. Past maxLostAttempts (a gateway that keeps
+		// failing) the invoice is chased by the dunning schedule instead,
+		// which spaces the retries out over days.
+		inv.NextAttemptAt, inv.LastDecline = inv.UpdatedAt, d.Type
+		if inv.NextAttemptAt.After(now) {
+			inv.NextAttemptAt = now
+		}
+		inv.UpdatedAt = now
+		return ""
+	}
 	inv.UpdatedAt, inv.LastDecline = now, d.Type
 	if inv.FirstFailedAt.IsZero() {
 		inv.FirstFailedAt = now
@@ -189,6 +202,10 @@ func (s *Subscription) Failed(inv *Invoice, d payment.Decline, now time.Time, ru
 	s.Status = StatusPastDue
 	return EventPastDue
 }
+
+// maxLostAttempts bounds the immediate retries of charges that never
+// reached the gateway.
+const maxLostAttempts = 3
 
 // GiveUp ends the dunning of inv: the invoice is void and the policy
 // pauses (until the subscriber resumes, with no end date) or cancels the

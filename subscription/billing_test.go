@@ -212,3 +212,28 @@ func TestHardDecline(t *testing.T) {
 		}
 	}
 }
+
+// TestNotCharged: a charge that never reached the gateway is retried at
+// once, due since its attempt, without past_due; past maxLostAttempts it is
+// chased by the dunning schedule like a decline, so it cannot loop.
+func TestNotCharged(t *testing.T) {
+	start := time.Date(2027, 2, 1, 14, 0, 0, 0, time.UTC)
+	rules := DefaultBillingRules()
+	s, loc := newBilled(t, start, 0)
+	r, _ := s.Renew(start, loc, ids())
+	inv := r.Invoice
+	lost := payment.Decline{Type: payment.FailureNotCharged}
+	settled := start.Add(10 * time.Minute) // the reconciler found out later
+	for attempt := 1; attempt <= maxLostAttempts; attempt++ {
+		inv.Attempt(start)
+		if ev := s.Failed(inv, lost, settled, rules); ev != "" || s.Status != StatusActive || !inv.NextAttemptAt.Equal(start) ||
+			inv.Status != InvoiceOpen || !inv.FirstFailedAt.IsZero() {
+			t.Fatalf("attempt %d never sent: %q, %s, %+v", attempt, ev, s.Status, inv)
+		}
+	}
+	inv.Attempt(start)
+	next, _ := rules.Schedule.NextRetry(settled, maxLostAttempts+1)
+	if ev := s.Failed(inv, lost, settled, rules); ev != EventPastDue || inv.Status != InvoiceOpen || !inv.NextAttemptAt.Equal(next) || !next.After(settled) {
+		t.Fatalf("attempt %d never sent: %q %+v", inv.Attempts, ev, inv)
+	}
+}
