@@ -24,8 +24,7 @@ func (a *allocator) repair(ctx context.Context) (*assignment, error) {
 			as.add(m, s, int(p), a.resp.scores[s*m.k+j])
 		}
 	}
-	a.evictOverUse(as)
-	if err := ctx.Err(); err != nil {
+	if err := a.evictOverUse(ctx, as); err != nil {
 		return nil, err
 	}
 	pk := a.pickers[0]
@@ -42,53 +41,44 @@ func (a *allocator) repair(ctx context.Context) (*assignment, error) {
 	return as, ctx.Err()
 }
 
-// evictOverUse removes over-used products from the boxes that value them least.
-func (a *allocator) evictOverUse(as *assignment) {
+// evictOverUse removes over-used products from the boxes that value them
+// least. Regrets are computed in parallel, all against the allocation as
+// it stands before any eviction.
+func (a *allocator) evictOverUse(ctx context.Context, as *assignment) error {
 	m := a.m
-	over := map[int][]int{} // pw -> holders
-	for pw, f := range as.free {
-		if f < 0 {
-			over[pw] = nil
-		}
-	}
-	if len(over) == 0 {
-		return
-	}
-	for s, w := range as.w {
-		for _, p := range as.box(s) {
-			if pw := m.pw(int(p), int(w)); as.free[pw] < 0 {
-				over[pw] = append(over[pw], s)
-			}
-		}
-	}
-	pws := make([]int, 0, len(over))
-	for pw := range over {
-		pws = append(pws, pw)
-	}
-	slices.Sort(pws)
 	type holder struct {
-		s      int
+		pw, s  int
 		regret int64
 		tie    uint64
 	}
-	pk := a.pickers[0]
-	for _, pw := range pws {
-		p := pw % m.nP
-		hs := make([]holder, 0, len(over[pw]))
-		for _, s := range over[pw] {
-			hs = append(hs, holder{s, a.regret(pk, as, s, p), splitmix(a.seed, s)})
-		}
-		slices.SortFunc(hs, func(x, y holder) int {
-			if x.regret != y.regret {
-				return cmp.Compare(x.regret, y.regret)
+	var hs []holder
+	for s, w := range as.w {
+		for _, p := range as.box(s) {
+			if pw := m.pw(int(p), int(w)); as.free[pw] < 0 {
+				hs = append(hs, holder{pw: pw, s: s, tie: splitmix(a.seed, s)})
 			}
-			return cmp.Compare(x.tie, y.tie)
-		})
-		for _, h := range hs[:-as.free[pw]] {
-			j := slices.Index(as.box(h.s), uint16(p))
-			as.remove(m, h.s, j)
 		}
 	}
+	if err := forChunks(ctx, len(hs), a.workers, func(worker, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			hs[i].regret = a.regret(a.pickers[worker], as, hs[i].s, hs[i].pw%m.nP)
+		}
+	}); err != nil {
+		return err
+	}
+	slices.SortFunc(hs, func(x, y holder) int {
+		return cmp.Or(cmp.Compare(x.pw, y.pw), cmp.Compare(x.regret, y.regret), cmp.Compare(x.tie, y.tie))
+	})
+	for i := 0; i < len(hs); {
+		pw, excess := hs[i].pw, -int(as.free[hs[i].pw])
+		for j := 0; i < len(hs) && hs[i].pw == pw; i, j = i+1, j+1 {
+			if j < excess {
+				p := pw % m.nP
+				as.remove(m, hs[i].s, slices.Index(as.box(hs[i].s), uint16(p)))
+			}
+		}
+	}
+	return nil
 }
 
 // regret is what s loses, in reduced value, by giving up product p for its
