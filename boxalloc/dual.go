@@ -61,8 +61,8 @@ func (a *allocator) bound(ctx context.Context) (int64, error) {
 }
 
 // sweep runs respond for every subscriber: over its candidates, or over
-// every product when one left out of them (worth at most the cutoff, plus
-// the jitter) could beat a pick.
+// every product when one left out of them (worth at most the cutoff) could
+// beat a pick.
 func (a *allocator) sweep(ctx context.Context, jitter, record bool) (int64, error) {
 	d := a.dual
 	for w := range d.demand {
@@ -99,7 +99,7 @@ func (a *allocator) respond(pk *picker, s int, prod []uint16, score []int32, cut
 		prices, avail := d.prices[int(w)*m.nP:int(w+1)*m.nP], m.stock[int(w)*m.nP:int(w+1)*m.nP]
 		pk.at(int(w))
 		n := pk.greedy(prod, score, prices, avail, nil, k)
-		if cutoff >= 0 && (n < k || pk.vals[k-1] < int64(cutoff)+pk.jitterMax) {
+		if cutoff >= 0 && (n < k || pk.vals[k-1] < int64(cutoff)) {
 			return 0, true
 		}
 		if n < k {

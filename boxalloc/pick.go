@@ -54,7 +54,7 @@ func (pk *picker) greedy(prod []uint16, score []int32, prices []int64, avail []i
 	for i, p := range prod {
 		c := m.category[p]
 		if avail[p] > 0 && pk.catCount[c] < m.catLimit[c] && !containsProduct(have, p) {
-			r[i] = int64(score[i]) - prices[p] + pk.jitter(p)
+			r[i] = int64(score[i]) - prices[p] - pk.jitter(p)
 		} else {
 			r[i] = unusable
 		}
@@ -111,7 +111,7 @@ func (pk *picker) greedyOneEach(prod []uint16, score []int32, prices []int64, av
 		}
 		v := int64(score[i]) - prices[p]
 		if jmax != 0 {
-			v += jitterOf(key, jmax, p)
+			v -= jitterOf(key, jmax, p)
 		}
 		c := category[p]
 		if b := catBest[c]; b < 0 {
@@ -194,7 +194,7 @@ func (pk *picker) floorSearch(prod []uint16, score []int32, prices []int64, avai
 			pk.order = append(pk.order, i)
 		}
 	}
-	red := func(i int) int64 { return int64(score[i]) - prices[prod[i]] + pk.jitter(prod[i]) }
+	red := func(i int) int64 { return int64(score[i]) - prices[prod[i]] - pk.jitter(prod[i]) }
 	sortEntries(pk.order, red)
 	maxRetail := int64(0)
 	for _, i := range pk.order {
@@ -272,9 +272,10 @@ func sortEntries(entries []int, val func(int) int64) {
 
 // Scores of tied products make every subscriber of a profile group switch
 // at the same price, so demand jumps past stock; a small deterministic
-// jitter per subscriber × product (below Options.Jitter) spreads the
-// switches and lets prices clear the market. Objectives and bounds always
-// use the true scores.
+// jitter per subscriber × product (below Options.Jitter, subtracted, so
+// a product left out of the candidates is still worth at most the cutoff)
+// spreads the switches and lets prices clear the market. Objectives and
+// bounds always use the true scores.
 func (pk *picker) jitter(p uint16) int64 {
 	if pk.jitterMax == 0 {
 		return 0

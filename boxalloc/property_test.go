@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -136,6 +137,14 @@ func TestDeterministic(t *testing.T) {
 		if got := run(workers, 5, 0); !reflect.DeepEqual(got, first) {
 			t.Fatalf("workers=%d: result differs from the first run (objective %s vs %s)", workers, got.Objective, first.Objective)
 		}
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	if got := run(0, 5, 0); !reflect.DeepEqual(got, first) {
+		t.Fatal("GOMAXPROCS=1: result differs")
+	}
+	runtime.GOMAXPROCS(4)
+	if got := run(0, 5, 0); !reflect.DeepEqual(got, first) {
+		t.Fatal("GOMAXPROCS=4: result differs")
 	}
 	// With a warm start from a sample, too.
 	warm := run(2, 5, 400)
