@@ -10,7 +10,7 @@ import (
 type Options struct {
 	Seed          int64          // fixes every tie-break and processing order
 	Workers       int            // goroutines; 0 means GOMAXPROCS. Results do not depend on it.
-	MaxIterations int            // dual passes over all subscribers; 0 means 200, or 30 after a warm start
+	MaxIterations int            // dual passes over all subscribers; 0 means 200, or 20 after a warm start
 	TargetGap     float64        // stop once the certified gap is at most this; 0 means 0.0005
 	RepairEvery   int            // dual passes between primal repairs; 0 means 10
 	Candidates    int            // products kept per subscriber (8 to 64); 0 means 48
@@ -167,7 +167,7 @@ func (a *allocator) solve(ctx context.Context, passes int, opt Options, phase st
 // Default numbers of passes over all subscribers, without and after a warm start.
 const (
 	defaultPasses = 200
-	warmPasses    = 30
+	warmPasses    = 20
 )
 
 // warmStart runs the price passes on a sample of the subscribers (every

@@ -18,6 +18,7 @@ type picker struct {
 	order    []int   // floor search: entries by reduced value
 	best     []int   // floor search: best box found
 	outProd  []uint16
+	have     []uint16 // regret: a box without one product
 	outScore []int32
 	all      []int32 // every product's score for one subscriber
 	allProd  []uint16

@@ -88,7 +88,13 @@ func (a *allocator) regret(pk *picker, as *assignment, s, p int) int64 {
 	w := int(as.w[s])
 	prod, score := a.cand.of(s)
 	pk.jitterMax = 0
-	have := slices.DeleteFunc(slices.Clone(as.box(s)), func(q uint16) bool { return int(q) == p })
+	have := pk.have[:0]
+	for _, q := range as.box(s) {
+		if int(q) != p {
+			have = append(have, q)
+		}
+	}
+	pk.have = have
 	i := slices.Index(prod, uint16(p))
 	prices := as.prices[w*m.nP : (w+1)*m.nP]
 	if i < 0 || pk.greedy(prod, score, prices, as.free[w*m.nP:(w+1)*m.nP], have, len(have)+1) == 0 {
