@@ -89,7 +89,7 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	svc.checkout = checkout.NewService(db.Checkout(), svc.carts, svc.inventory, svc.payments, clock)
 	svc.orderOps = orderops.NewService(db.OrderOps(), svc.payments, clock)
 	svc.subs = subscription.NewService(db.Subscriptions(), clock, svc.markets, svc.catalog)
-	svc.biller = subscription.NewBiller(db.Billing(), svc.payments, clock, subscription.DefaultBillingRules())
+	svc.biller = subscription.NewBiller(db.Billing(), svc.payments, svc.markets, clock, subscription.DefaultBillingRules())
 	ctx := context.Background()
 	if err := svc.markets.EnsureDefaults(ctx); err != nil {
 		t.Fatal(err)

@@ -521,6 +521,8 @@ type invoiceJSON struct {
 	PeriodEnd             time.Time                  `json:"period_end"`
 	Price                 moneyJSON                  `json:"price"`
 	Adjustment            moneyJSON                  `json:"adjustment"`
+	Tax                   moneyJSON                  `json:"tax"`
+	TaxIncluded           bool                       `json:"tax_included"`
 	Total                 moneyJSON                  `json:"total"`
 	Status                subscription.InvoiceStatus `json:"status"`
 	Attempts              int                        `json:"attempts"`
@@ -552,7 +554,7 @@ func (s *Server) invoiceOut(ctx context.Context, invs ...subscription.Invoice) (
 		loc := locales.of(code)
 		out = append(out, invoiceJSON{ID: inv.ID, SubscriptionID: inv.SubscriptionID, CustomerID: inv.CustomerID, PlanID: inv.PlanID,
 			Market: code, Period: inv.Period, PeriodStart: inv.PeriodStart, PeriodEnd: inv.PeriodEnd, Price: moneyOut(inv.Price, loc),
-			Adjustment: moneyOut(inv.Adjustment, loc), Total: moneyOut(inv.Total, loc), Status: inv.Status, Attempts: inv.Attempts,
+			Adjustment: moneyOut(inv.Adjustment, loc), Tax: moneyOut(inv.Tax, loc), TaxIncluded: inv.TaxIncluded, Total: moneyOut(inv.Total, loc), Status: inv.Status, Attempts: inv.Attempts,
 			FirstFailedAt: inv.FirstFailedAt, NextAttemptAt: inv.NextAttemptAt, AwaitingPaymentMethod: inv.AwaitingMethod,
 			LastDecline: inv.LastDecline, PaymentID: inv.PaymentID, OrderID: inv.OrderID, CreatedAt: inv.CreatedAt, UpdatedAt: inv.UpdatedAt})
 	}

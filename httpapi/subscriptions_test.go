@@ -514,11 +514,12 @@ type invoiceOut struct {
 	CustomerID     string `json:"customer_id"`
 	Market         string
 	Period         int
-	Total          struct {
+	Tax, Total     struct {
 		Amount    int64
 		Currency  string
 		Formatted string
 	}
+	TaxIncluded    bool `json:"tax_included"`
 	Status         string
 	Attempts       int
 	NextAttemptAt  time.Time `json:"next_attempt_at"`
@@ -584,7 +585,8 @@ func TestInvoicesAPI(t *testing.T) {
 		var page invoicePage
 		e.do("GET", "/v1/subscriptions/"+subA.ID+"/invoices", nil, as(tokA)).want(t, 200).JSON(t, reset(&page))
 		if len(page.Data) != 1 || page.Data[0].Status != "paid" || page.Data[0].Period != 0 || page.Data[0].CustomerID != a ||
-			page.Data[0].Market != "us" || page.Data[0].Total.Amount != 2900 || page.Data[0].Total.Formatted != "$29.00" || page.Data[0].Attempts != 1 {
+			page.Data[0].Market != "us" || page.Data[0].Total.Amount != 3016 || page.Data[0].Total.Formatted != "$30.16" || page.Data[0].Attempts != 1 ||
+			page.Data[0].Tax.Amount != 116 || page.Data[0].TaxIncluded { // New York's 4% on $29.00
 			t.Fatalf("invoices after the first run %+v", page)
 		}
 

@@ -36,13 +36,14 @@ func (tx *Tx) DueSubscriptions(ctx context.Context, now time.Time, limit int) ([
 }
 
 const invoiceColumns = `id, subscription_id, customer_id, plan_id, period, period_start, period_end, currency, price, adjustment, total,
-	status, attempts, first_failed_at, next_attempt_at, awaiting_method, last_decline, payment_id, order_id, created_at, updated_at`
+	status, attempts, first_failed_at, next_attempt_at, awaiting_method, last_decline, payment_id, order_id, created_at, updated_at,
+	tax, tax_included`
 
 func invoiceArgs(inv subscription.Invoice) []any {
 	return []any{inv.ID, inv.SubscriptionID, inv.CustomerID, inv.PlanID, inv.Period, micros(inv.PeriodStart), micros(inv.PeriodEnd),
 		inv.Total.Currency, inv.Price.Amount, inv.Adjustment.Amount, inv.Total.Amount, string(inv.Status), inv.Attempts,
 		nullMicros(inv.FirstFailedAt), nullMicros(inv.NextAttemptAt), inv.AwaitingMethod, inv.LastDecline, inv.PaymentID, inv.OrderID,
-		micros(inv.CreatedAt), micros(inv.UpdatedAt)}
+		micros(inv.CreatedAt), micros(inv.UpdatedAt), inv.Tax.Amount, inv.TaxIncluded}
 }
 
 // InsertInvoice implements subscription.BillingTx. ECONFLICT
@@ -59,7 +60,7 @@ func (tx *Tx) SaveInvoice(ctx context.Context, inv subscription.Invoice, typ str
 	_, err := tx.ExecContext(ctx, `UPDATE invoices SET adjustment = $10, total = $11, status = $12, attempts = $13, first_failed_at = $14,
 		next_attempt_at = $15, awaiting_method = $16, last_decline = $17, payment_id = $18, order_id = $19, updated_at = $21
 		WHERE id = $1 AND subscription_id = $2 AND customer_id = $3 AND plan_id = $4 AND period = $5 AND period_start = $6
-		AND period_end = $7 AND currency = $8 AND price = $9 AND created_at = $20`, invoiceArgs(inv)...)
+		AND period_end = $7 AND currency = $8 AND price = $9 AND created_at = $20 AND tax = $22 AND tax_included = $23`, invoiceArgs(inv)...)
 	if err != nil || typ == "" {
 		return err
 	}
@@ -154,15 +155,16 @@ func readInvoices(ctx context.Context, r Reader, where string, args ...any) ([]s
 	for rows.Next() {
 		var inv subscription.Invoice
 		var cur, status string
-		var start, end, price, adjustment, total, created, updated int64
+		var start, end, price, adjustment, total, tax, created, updated int64
 		var firstFailed, next sql.NullInt64
 		if err := rows.Scan(&inv.ID, &inv.SubscriptionID, &inv.CustomerID, &inv.PlanID, &inv.Period, &start, &end, &cur, &price, &adjustment,
 			&total, &status, &inv.Attempts, &firstFailed, &next, &inv.AwaitingMethod, &inv.LastDecline, &inv.PaymentID, &inv.OrderID,
-			&created, &updated); err != nil {
+			&created, &updated, &tax, &inv.TaxIncluded); err != nil {
 			return nil, err
 		}
 		money := func(n int64) shopd.Money { return shopd.Money{Amount: n, Currency: cur} }
-		inv.Price, inv.Adjustment, inv.Total, inv.Status = money(price), money(adjustment), money(total), subscription.InvoiceStatus(status)
+		inv.Price, inv.Adjustment, inv.Tax, inv.Total = money(price), money(adjustment), money(tax), money(total)
+		inv.Status = subscription.InvoiceStatus(status)
 		inv.PeriodStart, inv.PeriodEnd, inv.CreatedAt, inv.UpdatedAt = fromMicros(start), fromMicros(end), fromMicros(created), fromMicros(updated)
 		inv.FirstFailedAt, inv.NextAttemptAt = fromNullMicros(firstFailed), fromNullMicros(next)
 		out = append(out, inv)
@@ -171,7 +173,7 @@ func readInvoices(ctx context.Context, r Reader, where string, args ...any) ([]s
 }
 
 // PlanLines implements subscription.BillingTx.
-func (tx *Tx) PlanLines(ctx context.Context, planID string) ([]order.Line, error) {
+func (tx *Tx) PlanLines(ctx context.Context, planID string) ([]subscription.PlanLine, error) {
 	ps, err := readPlans(ctx, tx, `WHERE id = $1`, planID)
 	if err != nil || len(ps) == 0 {
 		return nil, err
@@ -184,17 +186,17 @@ func (tx *Tx) PlanLines(ctx context.Context, planID string) ([]order.Line, error
 	for i, it := range items {
 		args[i] = it.VariantID
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT v.id, v.product_id, v.sku, p.title, v.title FROM variants v
+	rows, err := tx.QueryContext(ctx, `SELECT v.id, v.product_id, v.sku, p.title, v.title, p.tax_category FROM variants v
 		JOIN products p ON p.id = v.product_id WHERE v.id IN (`+placeholders(len(args))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	byID := map[string]order.Line{}
+	byID := map[string]subscription.PlanLine{}
 	for rows.Next() {
-		var l order.Line
+		var l subscription.PlanLine
 		var variantTitle string
-		if err := rows.Scan(&l.VariantID, &l.ProductID, &l.SKU, &l.Title, &variantTitle); err != nil {
+		if err := rows.Scan(&l.VariantID, &l.ProductID, &l.SKU, &l.Title, &variantTitle, &l.TaxCategory); err != nil {
 			return nil, err
 		}
 		if variantTitle != "" {
@@ -205,11 +207,11 @@ func (tx *Tx) PlanLines(ctx context.Context, planID string) ([]order.Line, error
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	lines := make([]order.Line, 0, len(items))
+	lines := make([]subscription.PlanLine, 0, len(items))
 	for _, it := range items {
 		l, ok := byID[it.VariantID]
 		if !ok { // deleted from the catalog since: the order names it, its sale fails
-			l = order.Line{VariantID: it.VariantID, SKU: it.SKU, Title: it.SKU}
+			l = subscription.PlanLine{Line: order.Line{VariantID: it.VariantID, SKU: it.SKU, Title: it.SKU}}
 		}
 		l.ID, l.Quantity = shopd.NewID("oln"), it.Quantity
 		lines = append(lines, l)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/market"
 	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/payment/testgateway"
 	"github.com/shopd/shopd/sqlstore/storetest"
@@ -42,7 +43,7 @@ func BenchmarkBillingRun(b *testing.B) {
 					clock := shopd.NewTestClock(at)
 					gw := testgateway.New(db.TestGatewayLedger(), testgateway.Options{Clock: clock, SlowLatency: latency})
 					payments := payment.NewService(db.Payments(), clock, payment.WithGateway(gw))
-					biller := subscription.NewBiller(db.Billing(), payments, clock, subscription.DefaultBillingRules())
+					biller := subscription.NewBiller(db.Billing(), payments, market.NewService(db.Markets(), clock), clock, subscription.DefaultBillingRules())
 					biller.Concurrency = concurrency
 					b.StartTimer()
 					start := time.Now()

@@ -37,8 +37,9 @@ type BillingTx interface {
 	// What a paid period's order needs (period_order.go).
 
 	// PlanLines returns a plan's fixed items as order lines (IDs, SKUs,
-	// titles and quantities; no prices), in the plan's order.
-	PlanLines(ctx context.Context, planID string) ([]order.Line, error)
+	// titles and quantities; no prices) with their tax categories, in the
+	// plan's order.
+	PlanLines(ctx context.Context, planID string) ([]PlanLine, error)
 	CustomerEmail(ctx context.Context, customerID string) (string, error)
 	InsertOrder(ctx context.Context, o order.Order) error
 	ReserveStock(ctx context.Context, req inventory.ReserveRequest) (inventory.Reservation, error)
@@ -65,6 +66,7 @@ type Payments interface {
 type Biller struct {
 	store    BillingStore
 	payments Payments
+	markets  TaxMarkets
 	clock    shopd.Clock
 	rules    BillingRules
 	// Concurrency bounds the charges in flight at once (gateway calls).
@@ -77,8 +79,8 @@ type Biller struct {
 // payments service, so that every settlement of an invoice's payment — by
 // the run, the reconciler after a crash, or a webhook — moves the invoice
 // and its subscription in the same transaction.
-func NewBiller(store BillingStore, payments Payments, clock shopd.Clock, rules BillingRules) *Biller {
-	b := &Biller{store: store, payments: payments, clock: clock, rules: rules, Concurrency: 64, BatchSize: 200}
+func NewBiller(store BillingStore, payments Payments, markets TaxMarkets, clock shopd.Clock, rules BillingRules) *Biller {
+	b := &Biller{store: store, payments: payments, markets: markets, clock: clock, rules: rules, Concurrency: 64, BatchSize: 200}
 	payments.OnSettle(b.settled)
 	return b
 }
@@ -158,6 +160,7 @@ func (r *RunResult) add(o RunResult) {
 func (b *Biller) renewDue(ctx context.Context, tx BillingTx, now time.Time) (RunResult, []string, error) {
 	var res RunResult
 	var charges []string
+	taxes := newTaxes(b.markets, tx)
 	for len(charges) == 0 {
 		subs, err := tx.DueSubscriptions(ctx, now, b.BatchSize)
 		if err != nil || len(subs) == 0 {
@@ -186,6 +189,9 @@ func (b *Biller) renewDue(ctx context.Context, tx BillingTx, now time.Time) (Run
 			}
 			inv := r.Invoice
 			res.Invoiced++
+			if err := taxes.apply(ctx, s, inv); err != nil {
+				return res, nil, err
+			}
 			if err := tx.InsertInvoice(ctx, *inv); err != nil {
 				return res, nil, err
 			}

@@ -48,9 +48,11 @@ type Invoice struct {
 	Period         int           `json:"period"`
 	PeriodStart    time.Time     `json:"period_start"`
 	PeriodEnd      time.Time     `json:"period_end"`
-	Price          shopd.Money   `json:"price"`      // the plan's price for the period
-	Adjustment     shopd.Money   `json:"adjustment"` // proration charged (> 0) or credited (< 0)
-	Total          shopd.Money   `json:"total"`      // Price + Adjustment, never below zero
+	Price          shopd.Money   `json:"price"`        // the plan's price for the period
+	Adjustment     shopd.Money   `json:"adjustment"`   // proration charged (> 0) or credited (< 0)
+	Tax            shopd.Money   `json:"tax"`          // of Price + Adjustment in the subscriber's region
+	TaxIncluded    bool          `json:"tax_included"` // Tax is part of Price (inclusive markets), not added
+	Total          shopd.Money   `json:"total"`        // Price + Adjustment (never below zero), + Tax unless included
 	Status         InvoiceStatus `json:"status"`
 	Attempts       int           `json:"attempts"` // charges tried
 	FirstFailedAt  time.Time     `json:"first_failed_at,omitzero"`
@@ -126,7 +128,7 @@ func (s *Subscription) Renew(now time.Time, loc *time.Location, newID func() str
 	}
 	inv := &Invoice{
 		ID: newID(), SubscriptionID: s.ID, CustomerID: s.CustomerID, PlanID: s.PlanID, Period: s.NextPeriod,
-		PeriodStart: start, PeriodEnd: end, Price: s.Price, Adjustment: s.Adjustment, Total: total,
+		PeriodStart: start, PeriodEnd: end, Price: s.Price, Adjustment: s.Adjustment, Tax: shopd.Zero(total.Currency), Total: total,
 		Status: InvoiceOpen, CreatedAt: now, UpdatedAt: now,
 	}
 	if total.Amount < 0 { // a credit larger than the price: the rest waits for the next period

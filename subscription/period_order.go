@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/cart"
 	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/order"
 )
@@ -16,18 +17,25 @@ import (
 // order from box allocation, which picks the box's items.
 //
 // Renewal orders are priced so that their lines add up to the invoice's
-// total (the plan's price and any proration), spread evenly over the
-// units. Renewals are not taxed yet, so the orders carry no tax.
+// total and tax (the plan's price and any proration, taxed at renewal),
+// spread evenly over the units.
 
 // EventOrderOutOfStock says that a period's order is paid but its stock
 // could not be sold: staff restock and fulfill it, or refund it.
 const EventOrderOutOfStock = "order.out_of_stock"
 
+// PlanLine is one of a replenishment plan's items as an order line (no
+// prices yet) and its product's tax category.
+type PlanLine struct {
+	order.Line
+	TaxCategory string
+}
+
 // periodOrder creates and sells the order of a paid replenishment period
 // and returns its ID.
 func (b *Biller) periodOrder(ctx context.Context, tx BillingTx, s Subscription, inv Invoice, now time.Time) (string, error) {
-	lines, err := tx.PlanLines(ctx, inv.PlanID)
-	if err != nil || len(lines) == 0 {
+	pls, err := tx.PlanLines(ctx, inv.PlanID)
+	if err != nil || len(pls) == 0 {
 		return "", err
 	}
 	email, err := tx.CustomerEmail(ctx, s.CustomerID)
@@ -36,12 +44,17 @@ func (b *Biller) periodOrder(ctx context.Context, tx BillingTx, s Subscription, 
 	}
 	o := order.Order{
 		ID: shopd.NewID("ord"), CustomerID: s.CustomerID, Email: email, Market: s.Market,
-		Status: order.StatusPaid, RefundStatus: order.RefundNone, Lines: lines,
-		Shipping: shopd.Zero(inv.Total.Currency), Tax: shopd.Zero(inv.Total.Currency), Total: inv.Total,
+		Status: order.StatusPaid, RefundStatus: order.RefundNone, TaxIncluded: inv.TaxIncluded,
+		Shipping: shopd.Zero(inv.Total.Currency), Tax: inv.Tax, Total: inv.Total,
 		Refunded: shopd.Zero(inv.Total.Currency), ShipTo: s.ShipTo, PaymentID: inv.PaymentID,
 		CreatedAt: now, UpdatedAt: now, PaidAt: now,
 	}
-	priceLines(&o)
+	for _, pl := range pls {
+		o.Lines = append(o.Lines, pl.Line)
+	}
+	if err := priceLines(&o); err != nil {
+		return "", err
+	}
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return "", err
 	}
@@ -70,28 +83,61 @@ func (b *Biller) periodOrder(ctx context.Context, tx BillingTx, s Subscription, 
 	return o.ID, err
 }
 
-// priceLines spreads the order's total over its units: each unit costs the
-// total divided by the units, rounded up, and the rounding is given back as
-// discount on the first lines, so every line and the order add up exactly.
-func priceLines(o *order.Order) {
-	cur := o.Total.Currency
+// spread prices quantities of units so that they add up to total exactly:
+// each unit costs total / units rounded up, and the rounding is given back
+// as discount on the first lines. The rounding is less than the units, so
+// it always fits.
+func spread(total int64, quantities []int64) (unit int64, discounts []int64) {
 	var units int64
-	for _, l := range o.Lines {
-		units += l.Quantity
+	for _, q := range quantities {
+		units += q
 	}
-	unit := (o.Total.Amount + units - 1) / units
-	excess := unit*units - o.Total.Amount // < units ≤ the subtotal, so it always fits
+	unit = (total + units - 1) / units
+	excess := unit*units - total
+	discounts = make([]int64, len(quantities))
+	for i, q := range quantities {
+		discounts[i] = min(excess, unit*q)
+		excess -= discounts[i]
+	}
+	return unit, discounts
+}
+
+// priceLines prices the order's lines from its total and tax (the
+// invoice's): the amount before tax spread over the units (spread), the
+// tax shared out over the lines by their amounts, so every line and the
+// order add up exactly.
+func priceLines(o *order.Order) error {
+	cur := o.Total.Currency
+	goods := o.Total.Amount
+	if !o.TaxIncluded {
+		goods -= o.Tax.Amount
+	}
+	quantities := make([]int64, len(o.Lines))
+	for i, l := range o.Lines {
+		quantities[i] = l.Quantity
+	}
+	unit, discounts := spread(goods, quantities)
+	nets := make([]int64, len(o.Lines))
+	for i, q := range quantities {
+		nets[i] = unit*q - discounts[i]
+	}
+	taxes, err := cart.Allocate(o.Tax.Amount, nets)
+	if err != nil {
+		return err
+	}
 	var sub, disc int64
 	for i := range o.Lines {
 		l := &o.Lines[i]
-		d := min(excess, unit*l.Quantity)
-		excess -= d
 		l.UnitPrice = shopd.Money{Amount: unit, Currency: cur}
 		l.Subtotal = shopd.Money{Amount: unit * l.Quantity, Currency: cur}
-		l.Discount = shopd.Money{Amount: d, Currency: cur}
-		l.Tax = shopd.Zero(cur)
-		l.Total = shopd.Money{Amount: l.Subtotal.Amount - d, Currency: cur}
-		sub, disc = sub+l.Subtotal.Amount, disc+d
+		l.Discount = shopd.Money{Amount: discounts[i], Currency: cur}
+		l.Tax = shopd.Money{Amount: taxes[i], Currency: cur}
+		l.Total = shopd.Money{Amount: nets[i], Currency: cur}
+		if !o.TaxIncluded {
+			l.Total.Amount += taxes[i]
+		}
+		sub, disc = sub+l.Subtotal.Amount, disc+discounts[i]
 	}
 	o.Subtotal, o.Discount = shopd.Money{Amount: sub, Currency: cur}, shopd.Money{Amount: disc, Currency: cur}
+	return nil
 }

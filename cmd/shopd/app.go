@@ -106,7 +106,7 @@ func (a *app) withPayments(pf paymentFlags) error {
 		return err
 	}
 	a.checkout = checkout.NewService(a.db.Checkout(), a.carts, a.inventory, a.payments, a.clock)
-	a.biller = subscription.NewBiller(a.db.Billing(), a.payments, a.clock, rules)
+	a.biller = subscription.NewBiller(a.db.Billing(), a.payments, a.markets, a.clock, rules)
 	a.orderOps = orderops.NewService(a.db.OrderOps(), a.payments, a.clock)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/market"
 	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/payment/testgateway"
 	"github.com/shopd/shopd/sqlstore"
@@ -30,7 +31,7 @@ func newBillFix(t *testing.T, db *sqlstore.DB, rules subscription.BillingRules) 
 	f := &billFix{db: db, clock: clock, subs: SubscriptionService(t, db, clock)}
 	f.ledger = testgateway.New(db.TestGatewayLedger(), testgateway.Options{Clock: clock})
 	payments := payment.NewService(db.Payments(), clock, payment.WithGateway(f.ledger))
-	f.biller = subscription.NewBiller(db.Billing(), payments, clock, rules)
+	f.biller = subscription.NewBiller(db.Billing(), payments, market.NewService(db.Markets(), clock), clock, rules)
 	var err error
 	if f.plan, err = f.subs.CreatePlan(ctx, SampleBoxPlan(0)); err != nil {
 		t.Fatal(err)

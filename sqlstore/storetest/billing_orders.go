@@ -10,8 +10,9 @@ import (
 	"github.com/shopd/shopd/subscription"
 )
 
-// testBillingPeriodOrders: a paid period of a replenishment plan becomes a
-// paid order of the plan's items that adds up to the invoice, with its
+// testBillingPeriodOrders: a renewal is taxed as checkout taxes, and a paid
+// period of a replenishment plan becomes a paid order of the plan's items
+// that adds up to the invoice, with its
 // stock sold; a period whose stock is short still gets its order (the money
 // is taken) and an order.out_of_stock event, and no stock moves.
 func testBillingPeriodOrders(t *testing.T, db *sqlstore.DB) {
@@ -42,12 +43,15 @@ func testBillingPeriodOrders(t *testing.T, db *sqlstore.DB) {
 
 	f.run(t, subscription.RunResult{Invoiced: 1, Charged: 1})
 	o := f.periodOrder(t, s.ID, 0)
-	if o.Status != order.StatusPaid || o.Email != "refill@example.com" || o.CustomerID != cust.ID || o.Total.Amount != 2900 ||
+	if o.Status != order.StatusPaid || o.Email != "refill@example.com" || o.CustomerID != cust.ID || o.Total.Amount != 3016 || o.Tax.Amount != 116 ||
 		len(o.Lines) != 2 || o.Lines[0].SKU != "REFILL-A" || o.Lines[0].Quantity != 2 || o.Lines[1].SKU != "REFILL-B" || o.ShipTo != ns.ShipTo {
 		t.Fatalf("period order %+v", o)
 	}
-	// 2900 over 3 units: 967 each, the 1 of rounding given back on the first line.
-	if l := o.Lines[0]; l.UnitPrice.Amount != 967 || l.Discount.Amount != 1 || l.Total.Amount != 1933 || o.Lines[1].Total.Amount != 967 {
+	// New York's 4% on 2900: 116, charged with the price. The 2900 over 3
+	// units: 967 each, the 1 of rounding given back on the first line; the
+	// tax shared 77/39 by the lines' amounts (1933 and 967).
+	if a, b := o.Lines[0], o.Lines[1]; a.UnitPrice.Amount != 967 || a.Discount.Amount != 1 || a.Tax.Amount != 77 || a.Total.Amount != 2010 ||
+		b.Tax.Amount != 39 || b.Total.Amount != 1006 {
 		t.Fatalf("lines priced %+v", o.Lines)
 	}
 	inv.wantLevel(t, "REFILL-A", "east", 1, 0)
@@ -79,7 +83,7 @@ func (f *billFix) periodOrder(t *testing.T, subID string, period int) order.Orde
 	}
 	for _, inv := range invs {
 		if inv.Period == period {
-			if inv.Status != subscription.InvoicePaid || inv.OrderID == "" {
+			if inv.Status != subscription.InvoicePaid || inv.OrderID == "" || inv.Tax.Amount != 116 || inv.Total.Amount != 3016 || inv.TaxIncluded {
 				t.Fatalf("period %d invoice %+v", period, inv)
 			}
 			o, err := f.db.Orders().Order(ctx, inv.OrderID)
