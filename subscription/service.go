@@ -70,12 +70,23 @@ type Service struct {
 	clock    shopd.Clock
 	markets  Markets
 	variants Variants
+	// CutoffDay is the day of the month before a box period after which
+	// changes apply to the period after; 0 means BoxCutoffDay. It must be
+	// 1–28, so that every month has it.
+	CutoffDay int
 }
 
 // NewService returns a Service on store; markets validate prices and time
 // zones, variants the items of replenishment plans.
 func NewService(store Store, clock shopd.Clock, markets Markets, variants Variants) *Service {
 	return &Service{store: store, clock: clock, markets: markets, variants: variants}
+}
+
+func (s *Service) cutoffDay() int {
+	if s.CutoffDay == 0 {
+		return BoxCutoffDay
+	}
+	return s.CutoffDay
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
@@ -436,7 +447,7 @@ func (s *Service) Cancel(ctx context.Context, owner Owner, id string, atPeriodEn
 // (see Subscription.Skip).
 func (s *Service) Skip(ctx context.Context, owner Owner, id string) (Subscription, error) {
 	return s.update(ctx, owner, id, func(sub *Subscription, now time.Time, loc *time.Location) (Change, error) {
-		n, changed, err := sub.Skip(now, loc)
+		n, changed, err := sub.Skip(now, loc, s.cutoffDay())
 		if err != nil || !changed {
 			return Change{}, err
 		}

@@ -66,8 +66,9 @@ const (
 	EventPaymentMethodUpdated = "subscription.payment_method_updated"
 )
 
-// BoxCutoffDay is the day of the month before a box period after which
-// skips apply to the period after (see BoxCutoff).
+// BoxCutoffDay is the default day of the month before a box period after
+// which skips apply to the period after (see BoxCutoff); Service.CutoffDay
+// sets another.
 const BoxCutoffDay = 20
 
 // MaxPausePeriods bounds a pause: it must end within this many periods.
@@ -284,18 +285,18 @@ func (s *Subscription) Cancel(atPeriodEnd bool, now time.Time) (bool, error) {
 
 // Skip marks the next period to be billed (NextPeriod) as skipped: it is
 // neither charged nor shipped. For a box plan a skip after the period's box
-// cutoff (BoxCutoffDay of the month before) applies to the period after. It
+// cutoff (cutoffDay of the month before) applies to the period after. It
 // returns the skipped period. A subscription that is not trialing or active
 // is ECONFLICT `invalid-transition`; one that already skips a period is
 // ECONFLICT `already-skipped` (unless it is the same period: no change).
-func (s *Subscription) Skip(now time.Time, loc *time.Location) (int, bool, error) {
+func (s *Subscription) Skip(now time.Time, loc *time.Location, cutoffDay int) (int, bool, error) {
 	if s.Status != StatusTrialing && s.Status != StatusActive {
 		return NoPeriod, false, errState("skipped", s.Status)
 	}
 	target := s.NextPeriod
 	if s.Kind == KindBox {
 		// Weekly boxes share a month's cutoff, so a few steps may pass.
-		for i := 0; i < 64 && !now.Before(BoxCutoff(PeriodStart(s.Anchor, loc, s.Interval, target), loc, BoxCutoffDay)); i++ {
+		for i := 0; i < 64 && !now.Before(BoxCutoff(PeriodStart(s.Anchor, loc, s.Interval, target), loc, cutoffDay)); i++ {
 			target++
 		}
 	}

@@ -101,7 +101,7 @@ func TestActionsByStatus(t *testing.T) {
 			return err
 		}},
 		"skip": {[]Status{StatusTrialing, StatusActive}, func(s *Subscription) error {
-			_, _, err := s.Skip(now, ny)
+			_, _, err := s.Skip(now, ny, BoxCutoffDay)
 			return err
 		}},
 		"change plan": {[]Status{StatusTrialing, StatusActive}, func(s *Subscription) error {
@@ -208,9 +208,9 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-// TestSkipCutoff: a box skip after the 20th of the month before the next
-// period applies to the period after; a replenishment skip always applies
-// to the next period.
+// TestSkipCutoff: a box skip after the cutoff day (the 20th by default) of
+// the month before the next period applies to the period after; a
+// replenishment skip always applies to the next period.
 func TestSkipCutoff(t *testing.T) {
 	at := time.Date(2027, 1, 10, 15, 0, 0, 0, time.UTC) // periods start on the 10th, 10:00 New York
 	for _, c := range []struct {
@@ -224,26 +224,37 @@ func TestSkipCutoff(t *testing.T) {
 		{KindBox, time.Date(2027, 2, 21, 5, 0, 0, 0, time.UTC), 3},            // Feb 21: March's cutoff passed too
 		{KindReplenishment, time.Date(2027, 2, 25, 12, 0, 0, 0, time.UTC), 1}, // no cutoff
 	} {
-		s := newSub(c.kind, 0, at)
-		s.NextPeriod = 1 // period 0 was billed
-		n, changed, err := s.Skip(c.now, ny)
-		if err != nil || !changed || n != c.want || s.SkipPeriod != c.want {
-			t.Errorf("%s at %v: skips %d (%v, %v), want %d", c.kind, c.now, n, changed, err, c.want)
-		}
-		// The same skip again changes nothing; another is a conflict until
-		// the skipped period is billed.
-		if _, changed, err := s.Skip(c.now, ny); changed || err != nil {
-			t.Errorf("repeat: %v %v", changed, err)
-		}
-		s.NextPeriod = c.want + 5
-		if _, _, err := s.Skip(c.now.AddDate(0, 0, 1), ny); err != nil {
-			t.Errorf("after the skipped period: %v", err)
-		}
+		testSkipAt(t, at, c.kind, c.now, BoxCutoffDay, c.want)
 	}
+	// Another cutoff day moves the line: on the 5th, January 12 is too late
+	// for February's box; on the 25th, January 21 is in time.
+	testSkipAt(t, at, KindBox, time.Date(2027, 1, 12, 12, 0, 0, 0, time.UTC), 5, 2)
+	testSkipAt(t, at, KindBox, time.Date(2027, 1, 21, 5, 0, 0, 0, time.UTC), 25, 1)
+
 	s := newSub(KindReplenishment, 0, at)
 	s.SkipPeriod = 3 // a later period is skipped already
-	if _, _, err := s.Skip(at, ny); shopd.ErrorType(err) != "already-skipped" {
+	if _, _, err := s.Skip(at, ny, BoxCutoffDay); shopd.ErrorType(err) != "already-skipped" {
 		t.Errorf("second skip: %v", err)
+	}
+}
+
+// testSkipAt skips at now with the cutoff day and wants period want skipped.
+func testSkipAt(t *testing.T, at time.Time, kind Kind, now time.Time, cutoff, want int) {
+	t.Helper()
+	s := newSub(kind, 0, at)
+	s.NextPeriod = 1 // period 0 was billed
+	n, changed, err := s.Skip(now, ny, cutoff)
+	if err != nil || !changed || n != want || s.SkipPeriod != want {
+		t.Errorf("%s at %v, cutoff day %d: skips %d (%v, %v), want %d", kind, now, cutoff, n, changed, err, want)
+	}
+	// The same skip again changes nothing; another is a conflict until
+	// the skipped period is billed.
+	if _, changed, err := s.Skip(now, ny, cutoff); changed || err != nil {
+		t.Errorf("repeat: %v %v", changed, err)
+	}
+	s.NextPeriod = want + 5
+	if _, _, err := s.Skip(now.AddDate(0, 0, 1), ny, cutoff); err != nil {
+		t.Errorf("after the skipped period: %v", err)
 	}
 }
 

@@ -101,6 +101,7 @@ func (a *app) withPayments(pf paymentFlags) error {
 		return err
 	}
 	a.payments = svc
+	a.subscriptions.CutoffDay = *pf.boxCutoffDay
 	rules, err := pf.billingRules()
 	if err != nil {
 		return err

@@ -26,6 +26,10 @@ func TestBillCommand(t *testing.T) {
 				t.Fatalf("create-key: %v", err)
 			}
 			key := strings.TrimSpace(string(out))
+			if out, err := exec.Command(bin, append([]string{"bill", "--box-cutoff-day", "31"}, db...)...).CombinedOutput(); err == nil ||
+				!strings.Contains(string(out), "--box-cutoff-day must be from 1 to 28") {
+				t.Fatalf("bill --box-cutoff-day 31: %v %s", err, out)
+			}
 			p := startServe(t, bin, db...)
 			status, plan := call(t, "POST", p.url+"/v1/admin/plans", key, map[string]any{"name": "Glow Box", "kind": "box", "box_size": 5,
 				"interval": map[string]any{"unit": "month", "count": 1}, "prices": map[string]any{"us": map[string]any{"amount": 2900, "currency": "USD"}}})

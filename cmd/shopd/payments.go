@@ -25,6 +25,7 @@ type paymentFlags struct {
 	// that settles payments settles invoice payments too.
 	dunningSchedule *string
 	dunningPolicy   *string
+	boxCutoffDay    *int
 }
 
 func bindPaymentFlags(f *platform.Flags) paymentFlags {
@@ -37,6 +38,8 @@ func bindPaymentFlags(f *platform.Flags) paymentFlags {
 		dunningSchedule: f.String("dunning-schedule", "SHOPD_DUNNING_SCHEDULE", subscription.DefaultDunningSchedule().String(),
 			"retries of a failed renewal, as delays after its first failure"),
 		dunningPolicy: f.String("dunning-policy", "SHOPD_DUNNING_POLICY", string(subscription.DunningPause), "after the last failed retry: pause or cancel the subscription"),
+		boxCutoffDay: f.Int("box-cutoff-day", "SHOPD_BOX_CUTOFF_DAY", subscription.BoxCutoffDay,
+			"day of the month before a box period (1-28) after which skips and profile changes apply to the period after"),
 	}
 }
 
@@ -64,6 +67,9 @@ func (pf paymentFlags) validate() error {
 		}
 	default:
 		problems = append(problems, fmt.Errorf("--payment-gateway must be test or stripe, not %q", *pf.gateway))
+	}
+	if *pf.boxCutoffDay < 1 || *pf.boxCutoffDay > 28 {
+		problems = append(problems, errors.New("--box-cutoff-day must be from 1 to 28"))
 	}
 	if *pf.callTimeout <= 0 || *pf.callTimeout > 5*time.Minute {
 		problems = append(problems, errors.New("--payment-call-timeout must be from 1ns to 5m"))
