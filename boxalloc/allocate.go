@@ -16,7 +16,7 @@ type Options struct {
 	Candidates    int            // products kept per subscriber (8 to 64); 0 means 48
 	Sample        int            // subscribers in the warm-start sample, used above 4× as many; 0 means n/10 within 10,000 to 50,000, <0 never
 	SamplePasses  int            // dual passes over the sample; 0 means 100
-	Jitter        float64        // tie-breaking jitter in points (see picker.jitter); 0 means 0.4, <0 none
+	Jitter        float64        // deterministic perturbation of scores while steering prices, in points (breaks ties of identical profiles; never in objective or bound); 0 means 0.4, <0 none
 	Progress      func(Progress) // called after every dual pass and at each phase; may be nil
 }
 
@@ -24,8 +24,8 @@ type Options struct {
 type Progress struct {
 	Phase     string // "sample", "candidates", "dual", "complete" or "done"
 	Iteration int
-	Bound     Points // best certified upper bound so far (every RepairEvery passes)
-	Estimate  Points // this pass's dual value over the candidates (steers; not a bound)
+	Bound     Points // best certified upper bound so far (every RepairEvery passes; 0 before the first)
+	Estimate  Points // this pass's dual value with jittered scores (steers prices; not a bound)
 	Objective Points // best allocation so far (after a repair)
 	Gap       float64
 	Filled    int // boxes filled by the best allocation so far
@@ -154,7 +154,10 @@ func (a *allocator) solve(ctx context.Context, passes int, opt Options, phase st
 			}
 			gap = gapOf(bound, best.objective())
 		}
-		p := Progress{Phase: phase, Iteration: it, Bound: Points(bound), Estimate: Points(estimate), Gap: gap}
+		p := Progress{Phase: phase, Iteration: it, Estimate: Points(estimate), Gap: gap}
+		if bound < math.MaxInt64 {
+			p.Bound = Points(bound)
+		}
 		if best != nil {
 			p.Objective, p.Filled = Points(best.objective()), best.filled()
 		}
