@@ -83,3 +83,18 @@ func TestWeightsJSONAndValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestBoxExplain(t *testing.T) {
+	b := Box{Subscriber: "sub_1", Warehouse: "br-sp", Score: 9_500_000, Items: []Item{
+		{Product: "p1", Score: 6_000_000, Price: 1_250_000}, {Product: "p2", Score: 3_500_000}}}
+	want := "sub_1 from br-sp: score 9.500000\n" +
+		"  p1: score 6.000000, price 1.250000, net 4.750000\n" +
+		"  p2: score 3.500000, price 0.000000, net 3.500000\n"
+	if got := b.Explain(); got != want {
+		t.Errorf("Explain() = %q, want %q", got, want)
+	}
+	r := Result{Objective: 99}
+	if g := r.GapTo(100); g != 0.01 {
+		t.Errorf("GapTo(100) = %v, want 0.01", g)
+	}
+}
