@@ -64,14 +64,24 @@ func (f *Flags) fromEnv(key string) (string, bool) {
 
 // String binds a string flag with an environment variable.
 func (f *Flags) String(name, key, def, usage string) *string {
+	builtin := def
 	if v, ok := f.fromEnv(key); ok {
 		def = v
 	}
-	return f.FlagSet.String(name, def, usageWithEnv(usage, key))
+	return hideEnv(f, name, builtin, f.FlagSet.String(name, def, usageWithEnv(usage, key)))
+}
+
+// hideEnv makes the help show a flag's built-in default, never the value
+// it took from the environment: that may be a secret (a Stripe key, a
+// database URL with its password), and help output ends up in logs.
+func hideEnv[T any](f *Flags, name string, builtin any, p *T) *T {
+	f.Lookup(name).DefValue = fmt.Sprint(builtin)
+	return p
 }
 
 // Int binds an integer flag with an environment variable.
 func (f *Flags) Int(name, key string, def int, usage string) *int {
+	builtin := def
 	if v, ok := f.fromEnv(key); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -79,11 +89,12 @@ func (f *Flags) Int(name, key string, def int, usage string) *int {
 		}
 		def = n
 	}
-	return f.FlagSet.Int(name, def, usageWithEnv(usage, key))
+	return hideEnv(f, name, builtin, f.FlagSet.Int(name, def, usageWithEnv(usage, key)))
 }
 
 // Bool binds a boolean flag with an environment variable.
 func (f *Flags) Bool(name, key string, def bool, usage string) *bool {
+	builtin := def
 	if v, ok := f.fromEnv(key); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -91,11 +102,12 @@ func (f *Flags) Bool(name, key string, def bool, usage string) *bool {
 		}
 		def = b
 	}
-	return f.FlagSet.Bool(name, def, usageWithEnv(usage, key))
+	return hideEnv(f, name, builtin, f.FlagSet.Bool(name, def, usageWithEnv(usage, key)))
 }
 
 // Duration binds a duration flag with an environment variable.
 func (f *Flags) Duration(name, key string, def time.Duration, usage string) *time.Duration {
+	builtin := def
 	if v, ok := f.fromEnv(key); ok {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -103,7 +115,7 @@ func (f *Flags) Duration(name, key string, def time.Duration, usage string) *tim
 		}
 		def = d
 	}
-	return f.FlagSet.Duration(name, def, usageWithEnv(usage, key))
+	return hideEnv(f, name, builtin, f.FlagSet.Duration(name, def, usageWithEnv(usage, key)))
 }
 
 // Parse parses the arguments after reporting any bad environment value.

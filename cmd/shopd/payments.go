@@ -39,7 +39,7 @@ func bindPaymentFlags(f *platform.Flags) paymentFlags {
 			"retries of a failed renewal, as delays after its first failure"),
 		dunningPolicy: f.String("dunning-policy", "SHOPD_DUNNING_POLICY", string(subscription.DunningPause), "after the last failed retry: pause or cancel the subscription"),
 		boxCutoffDay: f.Int("box-cutoff-day", "SHOPD_BOX_CUTOFF_DAY", subscription.BoxCutoffDay,
-			"day of the month before a box period (1-28) after which skips and profile changes apply to the period after"),
+			"day of the month before a box period (1-28) after which skips apply to the period after"),
 	}
 }
 
