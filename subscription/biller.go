@@ -333,6 +333,9 @@ func (b *Biller) settled(ctx context.Context, ptx payment.Tx, p payment.Payment)
 		}
 		ev := s.Failed(&inv, payment.Decline{Type: p.FailureType, Message: p.FailureMessage, Hard: p.HardDecline}, now, b.rules)
 		invEvent := EventInvoicePaymentFailed
+		if p.FailureType == payment.FailureNotCharged && inv.FirstFailedAt.IsZero() {
+			invEvent = "" // retried at once: nothing to tell the subscriber about
+		}
 		if inv.Status == InvoiceVoid {
 			if err := tx.AppendInvoiceEvent(ctx, invEvent, inv); err != nil {
 				return err

@@ -230,6 +230,13 @@ func checkBilled(t *testing.T, db *sqlstore.DB, tokens map[string]string, now ti
 		capturedRef[ref]++
 		return err
 	})
+	failedEvents := map[string]bool{} // invoices with an invoice.payment_failed event
+	query(`SELECT subject FROM events WHERE type = 'invoice.payment_failed'`, func(r *sql.Rows) error {
+		var id string
+		err := r.Scan(&id)
+		failedEvents[id] = true
+		return err
+	})
 	statuses := map[string]int{}
 	due := 0
 	nowMicros := now.UnixMicro()
@@ -264,6 +271,11 @@ func checkBilled(t *testing.T, db *sqlstore.DB, tokens map[string]string, now ti
 		case tokens[id] == "tok_visa" && status != "active":
 			// A crash before the gateway call must not count as a decline.
 			t.Errorf("subscription %s with a good card is %s: %v", id, status, invs)
+		}
+		for _, i := range invs {
+			if tokens[id] == "tok_visa" && failedEvents[i.id] {
+				t.Errorf("invoice %s of a good card has an invoice.payment_failed event", i.id)
+			}
 		}
 		return err
 	})
