@@ -203,25 +203,11 @@ func PlaceOrder(ctx context.Context, tx Tx, pl Placement) error {
 // validate checks the outside input of a checkout.
 func validate(req *Request) error {
 	var v shopd.Validation
-	a := &req.ShipTo
-	for _, f := range []struct {
-		name string
-		s    *string
-		max  int
-		req  bool
-	}{
-		{"ship_to.name", &a.Name, 200, true}, {"ship_to.line1", &a.Line1, 200, true}, {"ship_to.line2", &a.Line2, 200, false},
-		{"ship_to.city", &a.City, 100, true}, {"ship_to.region", &a.Region, 8, false}, {"ship_to.postal_code", &a.PostalCode, 20, false},
-		{"ship_to.country", &a.Country, 2, true}, {"ship_to.phone", &a.Phone, 32, false}, {"email", &req.Email, 254, false},
-	} {
-		*f.s = strings.TrimSpace(*f.s)
-		if f.req && *f.s == "" {
-			v.Addf(f.name, "is required")
-		} else if len(*f.s) > f.max {
-			v.Addf(f.name, "must be at most %d characters", f.max)
-		}
+	order.CheckAddress(&v, &req.ShipTo)
+	req.Email = strings.TrimSpace(req.Email)
+	if len(req.Email) > 254 {
+		v.Addf("email", "must be at most 254 characters")
 	}
-	a.Country, a.Region = strings.ToUpper(a.Country), strings.ToUpper(a.Region)
 	req.Email = strings.ToLower(req.Email)
 	if req.CustomerID == "" && (req.Email == "" || !strings.Contains(req.Email, "@")) {
 		v.Addf("email", "is required for a guest checkout")

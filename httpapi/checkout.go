@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -18,13 +16,7 @@ type checkoutRequest struct {
 	CartID  string        `json:"cart_id"`
 	Email   string        `json:"email"`
 	ShipTo  order.Address `json:"ship_to"`
-	Payment struct {
-		Token    string `json:"token"`
-		Brand    string `json:"brand"`
-		Last4    string `json:"last4"`
-		ExpMonth int    `json:"exp_month"`
-		ExpYear  int    `json:"exp_year"`
-	} `json:"payment"`
+	Payment methodInput   `json:"payment"`
 }
 
 // errCardNumber rejects a body that carries what looks like a card number:
@@ -37,21 +29,13 @@ var errCardNumber = shopd.TypedErrorf(shopd.EINVALID, "card-number-rejected",
 // stock released); 202 with the pending order when the gateway did not say
 // what happened (the reconciler settles it, never by charging again).
 func (s *Server) checkout(w http.ResponseWriter, r *http.Request) error {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return bodyError(err)
-	}
-	if payment.ContainsCardNumber(body) {
-		return errCardNumber
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	var req checkoutRequest
-	if err := decode(r, &req); err != nil {
+	if err := readNoCard(r, &req); err != nil {
 		return err
 	}
 	res, err := s.Checkout.Checkout(r.Context(), checkout.Request{
 		CartID: req.CartID, CustomerID: callerFrom(r).session.CustomerID, Email: req.Email, ShipTo: req.ShipTo,
-		Payment: payment.Method{Token: req.Payment.Token, Brand: req.Payment.Brand, Last4: req.Payment.Last4, ExpMonth: req.Payment.ExpMonth, ExpYear: req.Payment.ExpYear},
+		Payment: req.Payment.method(),
 	})
 	switch {
 	case res.Order.ID == "":

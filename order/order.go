@@ -6,6 +6,7 @@
 package order
 
 import (
+	"strings"
 	"time"
 
 	"github.com/shopd/shopd"
@@ -107,6 +108,26 @@ type Address struct {
 	PostalCode string `json:"postal_code,omitempty"`
 	Country    string `json:"country"`
 	Phone      string `json:"phone,omitempty"`
+}
+
+// CheckAddress checks a shipping address from outside (field errors under
+// ship_to.*) and normalises it: every field trimmed, country and region
+// upper-cased.
+func CheckAddress(v *shopd.Validation, a *Address) {
+	for _, f := range []struct {
+		name string
+		s    *string
+		max  int
+		req  bool
+	}{
+		{"ship_to.name", &a.Name, 200, true}, {"ship_to.line1", &a.Line1, 200, true}, {"ship_to.line2", &a.Line2, 200, false},
+		{"ship_to.city", &a.City, 100, true}, {"ship_to.region", &a.Region, 8, false}, {"ship_to.postal_code", &a.PostalCode, 20, false},
+		{"ship_to.country", &a.Country, 2, true}, {"ship_to.phone", &a.Phone, 32, false},
+	} {
+		*f.s = strings.TrimSpace(*f.s)
+		v.Text(f.name, *f.s, f.max, f.req)
+	}
+	a.Country, a.Region = strings.ToUpper(a.Country), strings.ToUpper(a.Region)
 }
 
 // Order is a placed order.

@@ -3,7 +3,6 @@ package subscription
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shopd/shopd"
@@ -294,7 +293,7 @@ type NewSubscription struct {
 func (s *Service) Subscribe(ctx context.Context, ns NewSubscription) (Subscription, error) {
 	var v shopd.Validation
 	ns.PaymentMethod.Validate(&v, "payment_method")
-	checkAddress(&v, &ns.ShipTo)
+	order.CheckAddress(&v, &ns.ShipTo)
 	v.Check(ns.PlanID != "", "plan", "is required")
 	v.Check(ns.CustomerID != "", "customer", "is required")
 	if err := v.Err(); err != nil {
@@ -331,24 +330,6 @@ func (s *Service) Subscribe(ctx context.Context, ns NewSubscription) (Subscripti
 		return Subscription{}, err
 	}
 	return sub, nil
-}
-
-// checkAddress checks and normalises a shipping address as checkout does.
-func checkAddress(v *shopd.Validation, a *order.Address) {
-	for _, f := range []struct {
-		name string
-		s    *string
-		max  int
-		req  bool
-	}{
-		{"ship_to.name", &a.Name, 200, true}, {"ship_to.line1", &a.Line1, 200, true}, {"ship_to.line2", &a.Line2, 200, false},
-		{"ship_to.city", &a.City, 100, true}, {"ship_to.region", &a.Region, 8, false}, {"ship_to.postal_code", &a.PostalCode, 20, false},
-		{"ship_to.country", &a.Country, 2, true}, {"ship_to.phone", &a.Phone, 32, false},
-	} {
-		*f.s = strings.TrimSpace(*f.s)
-		v.Text(f.name, *f.s, f.max, f.req)
-	}
-	a.Country, a.Region = strings.ToUpper(a.Country), strings.ToUpper(a.Region)
 }
 
 // Subscription returns any subscription (staff); ENOTFOUND if unknown.

@@ -1,6 +1,7 @@
 package subscription
 
 import (
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -37,14 +38,7 @@ var transitions = map[Status][]Status{
 func (s Status) Valid() bool { _, ok := transitions[s]; return ok }
 
 // CanBecome reports whether a subscription in status s may move to next.
-func (s Status) CanBecome(next Status) bool {
-	for _, t := range transitions[s] {
-		if t == next {
-			return true
-		}
-	}
-	return false
-}
+func (s Status) CanBecome(next Status) bool { return slices.Contains(transitions[s], next) }
 
 // Transition returns nil if a subscription may go from s to next, or
 // ECONFLICT `invalid-transition` naming both.

@@ -30,8 +30,7 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 			"After a drop, units sold are read from the stock and charges from the test gateway's ledger.\n"+
 			"Exit status 1 on any oversell, double charge or 5xx answer.")
 	target := f.String("target", "SHOPD_LOADTEST_TARGET", "http://127.0.0.1:8080", "base URL of the shopd to drive")
-	// Bound to the environment by hand, so that -h never prints the key as the default.
-	key := f.String("admin-key", "", "", "staff API key with the admin role (shopd admin create-key --role admin) (env SHOPD_ADMIN_KEY)")
+	key := f.String("admin-key", "SHOPD_ADMIN_KEY", "", "staff API key with the admin role (shopd admin create-key --role admin)")
 	shoppers := f.Int("shoppers", "", 2000, "drop: virtual shoppers")
 	stock := f.Int("stock", "", 200, "units of the run's SKU received before the run (browse: 0 unless set)")
 	ramp := f.Duration("ramp", "", 2*time.Second, "drop: shoppers arrive evenly over this time")
@@ -44,11 +43,6 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 	pos, err := parseWithArgs(f, args)
 	if err != nil {
 		return err
-	}
-	if *key == "" {
-		if *key, err = c.env.Lookup("SHOPD_ADMIN_KEY"); err != nil {
-			return usagef("%v", err)
-		}
 	}
 	if len(pos) != 1 {
 		return usagef("name one scenario: %s", strings.Join(loadtest.Scenarios, " or "))
