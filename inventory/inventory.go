@@ -144,6 +144,7 @@ type Reservation struct {
 type ReserveRequest struct {
 	Reference string
 	Market    string // routes to active warehouses serving this market
+	Warehouse string // if set, only this one of them (code or ID): a box is packed where it was allocated
 	Lines     []Line // a SKU may appear more than once; quantities add up
 	ExpiresAt time.Time
 }

@@ -709,6 +709,9 @@ func (tx *Tx) ReserveStock(ctx context.Context, req inventory.ReserveRequest) (i
 	if held {
 		return out, shopd.TypedErrorf(shopd.ECONFLICT, "reservation-exists", "Reference %q already holds reserved stock; release or commit it first.", req.Reference)
 	}
+	if req.Warehouse != "" {
+		route = slices.DeleteFunc(route, func(w invWarehouse) bool { return w.id != req.Warehouse && w.code != req.Warehouse })
+	}
 	lines := inventory.MergeLines(req.Lines)
 	now := micros(tx.Now())
 	if len(route) == 0 {

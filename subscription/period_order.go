@@ -52,7 +52,7 @@ func (b *Biller) periodOrder(ctx context.Context, tx BillingTx, s Subscription, 
 	for _, pl := range pls {
 		o.Lines = append(o.Lines, pl.Line)
 	}
-	if err := priceLines(&o); err != nil {
+	if err := PriceFromTotal(&o); err != nil {
 		return "", err
 	}
 	if err := tx.InsertOrder(ctx, o); err != nil {
@@ -102,11 +102,11 @@ func spread(total int64, quantities []int64) (unit int64, discounts []int64) {
 	return unit, discounts
 }
 
-// priceLines prices the order's lines from its total and tax (the
+// PriceFromTotal prices the order's lines from its total and tax (a period
 // invoice's): the amount before tax spread over the units (spread), the
 // tax shared out over the lines by their amounts, so every line and the
 // order add up exactly.
-func priceLines(o *order.Order) error {
+func PriceFromTotal(o *order.Order) error {
 	cur := o.Total.Currency
 	goods := o.Total.Amount
 	if !o.TaxIncluded {
