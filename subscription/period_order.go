@@ -2,10 +2,12 @@ package subscription
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/cart"
+	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/order"
 )
@@ -42,34 +44,73 @@ func (b *Biller) periodOrder(ctx context.Context, tx BillingTx, s Subscription, 
 	if err != nil && shopd.ErrorCode(err) != shopd.ENOTFOUND { // a deleted account's order ships all the same
 		return "", err
 	}
+	lines := make([]order.Line, len(pls))
+	for i, pl := range pls {
+		lines[i] = pl.Line
+	}
+	o, err := NewPeriodOrder(shopd.NewID("ord"), s, inv, email, lines, now)
+	if err != nil {
+		return "", err
+	}
+	return o.ID, SellOrder(ctx, tx, o, "", false)
+}
+
+// OrderTx is what selling a period's order needs of a transaction.
+type OrderTx interface {
+	event.Appender
+	InsertOrder(ctx context.Context, o order.Order) error
+	ReserveStock(ctx context.Context, req inventory.ReserveRequest) (inventory.Reservation, error)
+	CommitReservation(ctx context.Context, reference string) (inventory.Reservation, error)
+	// Savepoint runs fn so that, if it fails, its changes are undone and
+	// the transaction goes on; it returns fn's error.
+	Savepoint(ctx context.Context, fn func() error) error
+}
+
+// NewPeriodOrder returns the paid order of an invoice's period with the
+// lines (IDs, SKUs, titles and quantities), priced by PriceFromTotal and
+// shipped to the subscription's address.
+func NewPeriodOrder(id string, s Subscription, inv Invoice, email string, lines []order.Line, now time.Time) (order.Order, error) {
 	o := order.Order{
-		ID: shopd.NewID("ord"), CustomerID: s.CustomerID, Email: email, Market: s.Market,
+		ID: id, CustomerID: s.CustomerID, Email: email, Market: s.Market,
 		Status: order.StatusPaid, RefundStatus: order.RefundNone, TaxIncluded: inv.TaxIncluded,
 		Shipping: shopd.Zero(inv.Total.Currency), Tax: inv.Tax, Total: inv.Total,
 		Refunded: shopd.Zero(inv.Total.Currency), ShipTo: s.ShipTo, PaymentID: inv.PaymentID,
-		CreatedAt: now, UpdatedAt: now, PaidAt: now,
+		CreatedAt: now, UpdatedAt: now, PaidAt: now, Lines: lines,
 	}
-	for _, pl := range pls {
-		o.Lines = append(o.Lines, pl.Line)
+	for i := range o.Lines {
+		if o.Lines[i].ID == "" {
+			o.Lines[i].ID = shopd.NewID("oln")
+		}
 	}
-	if err := PriceFromTotal(&o); err != nil {
-		return "", err
-	}
+	return o, PriceFromTotal(&o)
+}
+
+// SellOrder stores a paid period order and sells its stock: if held, the
+// stock reserved under the order's ID (a box holds its stock from
+// allocation), else, or if that reservation lapsed, stock reserved now, at
+// warehouse if it is not "" (a box is packed where it was allocated). A shortage must not undo the
+// payment's record: the sale is tried in a savepoint, and the order stands
+// without it, with an order.out_of_stock event for staff.
+func SellOrder(ctx context.Context, tx OrderTx, o order.Order, warehouse string, held bool) error {
 	if err := tx.InsertOrder(ctx, o); err != nil {
-		return "", err
+		return err
 	}
 	for _, typ := range []string{"order.created", "order.paid"} {
 		if err := order.AppendEvent(ctx, tx, typ, o); err != nil {
-			return "", err
+			return err
 		}
 	}
-	req := inventory.ReserveRequest{Reference: o.ID, Market: o.Market, ExpiresAt: now.Add(time.Hour)}
-	for _, l := range o.Lines {
-		req.Lines = append(req.Lines, inventory.Line{SKU: l.SKU, Quantity: l.Quantity})
-	}
-	// A shortage must not undo the payment's record: the sale is tried in
-	// a savepoint, and the order stands without it.
-	err = tx.Savepoint(ctx, func() error {
+	err := tx.Savepoint(ctx, func() error {
+		if held {
+			_, err := tx.CommitReservation(ctx, o.ID)
+			if err == nil || (!errors.Is(err, inventory.ErrReservationNotFound) && shopd.ErrorCode(err) != shopd.ECONFLICT) {
+				return err
+			} // else the reservation lapsed: reserve again
+		}
+		req := inventory.ReserveRequest{Reference: o.ID, Market: o.Market, Warehouse: warehouse, ExpiresAt: o.CreatedAt.Add(time.Hour)}
+		for _, l := range o.Lines {
+			req.Lines = append(req.Lines, inventory.Line{SKU: l.SKU, Quantity: l.Quantity})
+		}
 		if _, err := tx.ReserveStock(ctx, req); err != nil {
 			return err
 		}
@@ -78,9 +119,9 @@ func (b *Biller) periodOrder(ctx context.Context, tx BillingTx, s Subscription, 
 	})
 	switch shopd.ErrorCode(err) {
 	case shopd.ECONFLICT, shopd.ENOTFOUND, shopd.EINVALID: // short, or a SKU no longer sold
-		return o.ID, order.AppendEvent(ctx, tx, EventOrderOutOfStock, o)
+		return order.AppendEvent(ctx, tx, EventOrderOutOfStock, o)
 	}
-	return o.ID, err
+	return err
 }
 
 // spread prices quantities of units so that they add up to total exactly:
