@@ -93,7 +93,8 @@ type Stats struct {
 	AdmittedQueued uint64 // admitted with a ticket
 	Issued         uint64 // tickets handed out
 	Full           uint64 // arrivals turned away because the line was full
-	Expired        uint64 // tickets abandoned (TicketTTL) or withdrawn (Leave)
+	Expired        uint64 // tickets abandoned: not presented for TicketTTL
+	Left           uint64 // tickets withdrawn by Leave
 }
 
 const (
@@ -312,6 +313,7 @@ func (g *Gate) Leave(ticketID string) {
 	defer g.mu.Unlock()
 	if t := g.tickets[ticketID]; t != nil && !t.waiting {
 		g.drop(t)
+		g.stats.Left++
 	}
 }
 
@@ -334,7 +336,6 @@ func (g *Gate) Stats() Stats {
 func (g *Gate) drop(t *ticket) {
 	g.line.remove(t.idx)
 	delete(g.tickets, t.id)
-	g.stats.Expired++
 }
 
 // sweep abandons tickets not seen for TicketTTL, at most a few times per
@@ -347,6 +348,7 @@ func (g *Gate) sweep(now time.Time) {
 	for _, t := range g.tickets {
 		if !t.waiting && now.Sub(t.seen) > g.cfg.TicketTTL {
 			g.drop(t)
+			g.stats.Expired++
 		}
 	}
 }

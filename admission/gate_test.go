@@ -238,7 +238,7 @@ func TestGateWindow(t *testing.T) {
 	if d := g.Enter(ctx, "k2", q[2].Ticket); d.Outcome != Queued || d.Position != 1 {
 		t.Fatalf("k2 after k0 left: %+v", d)
 	}
-	if s := g.Stats(); s.Waiting != 4 || s.Expired != 1 || s.InFlight != 2 || s.AdmittedQueued != 1 {
+	if s := g.Stats(); s.Waiting != 4 || s.Left != 1 || s.Expired != 0 || s.InFlight != 2 || s.AdmittedQueued != 1 {
 		t.Fatalf("stats %+v", s)
 	}
 }

@@ -92,7 +92,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/admin/stock/movements", staffRole(readOnly), s.listMovements},
 
 		// Checkout: a guest or a customer buys a cart.
-		{"POST", "/v1/checkouts", public, s.checkout},
+		{"POST", "/v1/checkouts", public, s.checkoutLimited}, // behind the waiting room and rate limits (admission.go)
 
 		// Orders: customers see their own, staff see all.
 		{"GET", "/v1/orders", customerOnly, s.listMyOrders},

@@ -63,6 +63,9 @@ type Deps struct {
 	DefaultMarket string
 	// MaxBodyBytes bounds request bodies; DefaultMaxBodyBytes if zero.
 	MaxBodyBytes int64
+	// Admission is the checkout waiting room and the rate limits of
+	// checkout and login (admission.go); the zero value is off.
+	Admission AdmissionConfig
 }
 
 // Server is the API's http.Handler.
@@ -72,6 +75,7 @@ type Server struct {
 	mux      *http.ServeMux
 	spec     []byte
 	draining atomic.Bool
+	adm      *admitter
 }
 
 // NewServer returns the API handler. It fails only if the embedded OpenAPI
@@ -94,8 +98,11 @@ func NewServer(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Deps: d, log: d.Logger, mux: http.NewServeMux(), spec: spec}
+	if s.adm, err = newAdmitter(d.Admission, d.Metrics); err != nil {
+		return nil, err
+	}
 	for _, rt := range s.routes() {
-		s.mux.Handle(rt.method+" "+rt.pattern, s.endpoint(rt))
+		s.mux.Handle(rt.method+" "+rt.pattern, s.gated(rt, s.endpoint(rt)))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, shopd.TypedErrorf(shopd.ENOTFOUND, "route-not-found", "No route for %s %s.", r.Method, r.URL.Path))
