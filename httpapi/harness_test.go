@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/api"
+	"github.com/shopd/shopd/box"
 	"github.com/shopd/shopd/cart"
 	"github.com/shopd/shopd/catalog"
 	"github.com/shopd/shopd/checkout"
@@ -64,6 +65,7 @@ type services struct {
 	orderOps  *orderops.Service
 	subs      *subscription.Service
 	biller    *subscription.Biller
+	boxes     *box.Service
 }
 
 // testStart is the test clock's first reading.
@@ -90,6 +92,7 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	svc.orderOps = orderops.NewService(db.OrderOps(), svc.payments, clock)
 	svc.subs = subscription.NewService(db.Subscriptions(), clock, svc.markets, svc.catalog)
 	svc.biller = subscription.NewBiller(db.Billing(), svc.payments, svc.markets, clock, subscription.DefaultBillingRules())
+	svc.boxes = box.NewService(db.Boxes(), svc.subs, svc.catalog, svc.markets, clock)
 	ctx := context.Background()
 	if err := svc.markets.EnsureDefaults(ctx); err != nil {
 		t.Fatal(err)
@@ -110,6 +113,7 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 		OrderOps:      svc.orderOps,
 		Subscriptions: svc.subs,
 		Biller:        svc.biller,
+		Boxes:         svc.boxes,
 		Metrics:       platform.NewMetrics("test"),
 		Ready:         func(ctx context.Context) error { return db.Ping(ctx) },
 		Logger:        slog.New(slog.NewTextHandler(newTestLog(t), &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -139,6 +139,7 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/subscriptions/{subscription}/change-plan", customerOnly, s.changeSubscriptionPlan},
 		{"POST", "/v1/subscriptions/{subscription}/payment-method", customerOnly, s.updateSubscriptionPaymentMethod},
 		{"GET", "/v1/subscriptions/{subscription}/invoices", customerOnly, s.listMyInvoices},
+		{"GET", "/v1/subscriptions/{subscription}/boxes", customerOnly, s.listMyBoxes},
 
 		// Staff: plans and every subscription.
 		{"GET", "/v1/admin/plans", staffRole(readOnly), s.adminListPlans},
@@ -157,6 +158,16 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/admin/invoices", staffRole(support), s.adminListInvoices},
 		{"GET", "/v1/admin/invoices/{invoice}", staffRole(support), s.adminGetInvoice},
 		{"POST", "/v1/admin/billing/runs", staffRole(admin), s.runBilling},
+
+		// Staff: box plans' period pools and allocation runs.
+		{"GET", "/v1/admin/plans/{plan}/pools/{period}", staffRole(readOnly), s.getPool},
+		{"PUT", "/v1/admin/plans/{plan}/pools/{period}", staffRole(admin), s.setPool},
+		{"GET", "/v1/admin/box-runs", staffRole(readOnly), s.listRuns},
+		{"POST", "/v1/admin/box-runs", staffRole(admin), s.runAllocation},
+		{"GET", "/v1/admin/box-runs/{run}", staffRole(readOnly), s.getRun},
+		{"GET", "/v1/admin/box-runs/{run}/boxes", staffRole(support), s.listRunBoxes},
+		{"POST", "/v1/admin/box-runs/{run}/approve", staffRole(admin), s.approveRun},
+		{"POST", "/v1/admin/box-runs/{run}/discard", staffRole(admin), s.discardRun},
 	}
 }
 

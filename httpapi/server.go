@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/api"
+	"github.com/shopd/shopd/box"
 	"github.com/shopd/shopd/cart"
 	"github.com/shopd/shopd/catalog"
 	"github.com/shopd/shopd/checkout"
@@ -54,6 +55,9 @@ type Deps struct {
 	// open invoice when a payment method changes; nil answers the runs
 	// 503 and leaves retries to the billing worker.
 	Biller *subscription.Biller
+	// Boxes serves period pools, allocation runs and boxes; nil answers
+	// their routes 503.
+	Boxes *box.Service
 	// Metrics records per-route request counts and latency and serves
 	// /metrics; nil turns both off.
 	Metrics *platform.Metrics

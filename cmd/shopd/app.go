@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/box"
 	"github.com/shopd/shopd/cart"
 	"github.com/shopd/shopd/catalog"
 	"github.com/shopd/shopd/checkout"
@@ -43,6 +44,8 @@ type app struct {
 	// (after withPayments).
 	subscriptions *subscription.Service
 	biller        *subscription.Biller
+	// boxes runs box plans' pools and allocations.
+	boxes *box.Service
 }
 
 // openApp opens the store, applies pending migrations, wires the services
@@ -81,6 +84,7 @@ func openAppAt(ctx context.Context, d platform.Database, clock shopd.Clock) (*ap
 	a.carts = cart.NewService(db.Carts(), clock)
 	a.carts.Catalog, a.carts.Markets = a.catalog, a.markets
 	a.subscriptions = subscription.NewService(db.Subscriptions(), clock, a.markets, a.catalog)
+	a.boxes = box.NewService(db.Boxes(), a.subscriptions, a.catalog, a.markets, clock)
 	if err := a.markets.EnsureDefaults(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -122,6 +122,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		OrderOps:      a.orderOps,
 		Subscriptions: a.subscriptions,
 		Biller:        a.biller,
+		Boxes:         a.boxes,
 		Ready:         func(ctx context.Context) error { return errors.Join(a.db.Ping(ctx), a.db.MigrationsCurrent(ctx)) },
 		DefaultMarket: *defaultMarket,
 		MaxBodyBytes:  int64(*maxBody),
