@@ -284,6 +284,7 @@ func (s *Service) writeBoxes(ctx context.Context, run Run, p period, boxes []box
 		if err != nil {
 			return written, unfilled, err
 		}
+		shopd.CrashPoint("box.allocated") // some boxes written, the run allocating
 		written += n
 		unfilled = append(unfilled, lost...)
 	}
@@ -327,6 +328,7 @@ func (s *Service) Approve(ctx context.Context, runID string) (Run, error) {
 			if err := tx.SetOrdered(ctx, in.Box, o.ID); err != nil {
 				return 0, err
 			}
+			shopd.CrashPoint("box.ordering") // inside the batch's transaction
 		}
 		return len(ins), nil
 	})
@@ -384,5 +386,6 @@ func (s *Service) drain(ctx context.Context, runID string, status RunStatus, eve
 		if err != nil || done {
 			return run, err
 		}
+		shopd.CrashPoint("box.closing") // a batch approved or discarded, the run still pending
 	}
 }

@@ -194,6 +194,12 @@ func (s *Service) Run(ctx context.Context, id string) (Run, error) {
 	return s.store.Run(ctx, id)
 }
 
+// Pending returns the run of a plan's period in a market that is
+// allocating or proposed; ENOTFOUND if there is none.
+func (s *Service) Pending(ctx context.Context, planID, period, market string) (Run, error) {
+	return s.store.PendingRun(ctx, planID, period, market)
+}
+
 // Runs lists runs, newest first.
 func (s *Service) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 	if f.Period != "" {

@@ -100,6 +100,9 @@ type runJSON struct {
 
 const day = 24 * time.Hour
 
+// BoxRunJSON is a run as the API shows it (`shopd allocate --json`).
+func BoxRunJSON(r box.Run) any { return runOut(r) }
+
 func runOut(r box.Run) runJSON {
 	o := r.Options
 	j := runJSON{ID: r.ID, PlanID: r.PlanID, Period: r.Period, Market: r.Market, Status: r.Status, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,

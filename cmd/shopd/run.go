@@ -37,6 +37,7 @@ func commands() []command {
 		{"inventory", "stock tasks: inventory import FILE.csv", inventoryCmd},
 		{"payments", "payment tasks: payments reconcile", paymentsCmd},
 		{"bill", "run the subscription renewals and dunning retries that are due", billCmd},
+		{"allocate", "allocate a box plan's period: allocate --plan P --period YYYY-MM", allocateCmd},
 		{"backup", "write a consistent online backup: backup --to FILE", backupCmd},
 		{"restore", "restore a backup into an empty store: restore --from FILE", restoreCmd},
 		{"loadtest", "drive a running shopd over HTTP: loadtest browse|drop --target URL", loadtestCmd},
