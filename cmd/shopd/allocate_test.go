@@ -284,3 +284,46 @@ func allocateCrashes(t *testing.T, bin string, d sqlstore.Dialect, points []stri
 	b.checkBoxStock(t, total)
 	t.Logf("%d rounds, %d allocate processes killed, %d boxes", 2*len(points), killed, total)
 }
+
+// TestAllocateConcurrentProcesses runs four `shopd allocate` processes at
+// once on one period: the run's unique pending key lets one write at a
+// time (the others stop with box-run-pending or find nothing left), and
+// every paid subscription ends with exactly one box and one order.
+func TestAllocateConcurrentProcesses(t *testing.T) {
+	bin, err := buildShopd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range storetest.Engines(t) {
+		t.Run(d.String(), func(t *testing.T) {
+			b := newBoxBusiness(t, d, time.Date(2026, 12, 3, 15, 0, 0, 0, time.UTC))
+			plan := b.paidPlan(t, bin, 400, "2026-12")
+			args := append([]string{"--plan", plan, "--period", "2026-12", "--market", "us", "--batch", "32"}, b.flags...)
+			const procs = 4
+			errs := make(chan error, procs)
+			for range procs {
+				go func() { _, err := allocate(bin, nil, args...); errs <- err }()
+			}
+			ok := 0
+			for range procs {
+				err := <-errs
+				switch {
+				case err == nil:
+					ok++
+				case !strings.Contains(err.Error(), "approve or discard it"): // another process's run is pending
+					t.Fatal(err)
+				}
+			}
+			if ok == 0 {
+				t.Fatal("no allocate process succeeded")
+			}
+			// Whoever stopped at a pending run leaves nothing behind: one more
+			// run finds nothing to allocate.
+			if out, err := allocate(bin, nil, args...); err != nil || !strings.Contains(out, "nothing to allocate") {
+				t.Fatalf("after the race: %v\n%s", err, out)
+			}
+			b.checkBoxStock(t, b.checkBoxes(t, plan, "2026-12", 400))
+			t.Logf("%d of %d processes succeeded", ok, procs)
+		})
+	}
+}
