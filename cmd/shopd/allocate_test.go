@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ type boxBusiness struct {
 	boxes    *box.Service
 }
 
-func newBoxBusiness(t *testing.T, d sqlstore.Dialect, at time.Time) *boxBusiness {
+func newBoxBusiness(t testing.TB, d sqlstore.Dialect, at time.Time) *boxBusiness {
 	t.Helper()
 	ctx := context.Background()
 	st := openBillStore(t, d)
@@ -74,10 +75,12 @@ func newBoxBusiness(t *testing.T, d sqlstore.Dialect, at time.Time) *boxBusiness
 // paidPlan seeds n subscriptions of a new box plan, bills them with
 // `shopd bill` (every card succeeds) and sets the period's pool. It
 // returns the plan's ID.
-func (b *boxBusiness) paidPlan(t *testing.T, bin string, n int, period string) string {
+func (b *boxBusiness) paidPlan(t testing.TB, bin string, n int, period string) string {
 	t.Helper()
 	ids := storetest.SeedDueSubscriptions(t, b.db, n, []string{"tok_visa"}, b.clock.Now())
-	billJSON(t, bin, nil, append([]string{"--now", b.clock.Now().Format(time.RFC3339)}, b.flags...)...)
+	if _, err := runBill(bin, nil, append([]string{"--now", b.clock.Now().Format(time.RFC3339)}, b.flags...)...); err != nil {
+		t.Fatal(err)
+	}
 	sub, err := b.db.Subscriptions().Subscription(context.Background(), ids[0])
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +113,7 @@ func allocate(bin string, env []string, args ...string) (string, error) {
 // subscription has exactly one box, ordered, five distinct products of five
 // categories, and its order is paid, adds up to its invoice and holds the
 // box's items; no run is pending. It returns the number of boxes.
-func (b *boxBusiness) checkBoxes(t *testing.T, plan, period string, paid int) int {
+func (b *boxBusiness) checkBoxes(t testing.TB, plan, period string, paid int) int {
 	t.Helper()
 	ctx := context.Background()
 	if r, err := b.boxes.Pending(ctx, plan, period, "us"); err == nil {
@@ -163,7 +166,7 @@ func (b *boxBusiness) checkBoxes(t *testing.T, plan, period string, paid int) in
 
 // checkBoxStock verifies that every unit the boxes hold was sold once and
 // no stock is left reserved.
-func (b *boxBusiness) checkBoxStock(t *testing.T, boxes int) {
+func (b *boxBusiness) checkBoxStock(t testing.TB, boxes int) {
 	t.Helper()
 	pool := b.db.Pools()["main"]
 	if pool == nil {
@@ -324,6 +327,49 @@ func TestAllocateConcurrentProcesses(t *testing.T) {
 			}
 			b.checkBoxStock(t, b.checkBoxes(t, plan, "2026-12", 400))
 			t.Logf("%d of %d processes succeeded", ok, procs)
+		})
+	}
+}
+
+// BenchmarkAllocateCommand times `shopd allocate` end to end over
+// SHOPD_BENCH_SUBSCRIPTIONS paid subscribers (default 2,000; seeding and
+// billing are not timed): the run with --review (read the period, allocate,
+// write every box holding its stock), then --resume (approve: every box
+// becomes a paid order and sells its stock).
+func BenchmarkAllocateCommand(b *testing.B) {
+	bin, err := buildShopd()
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 2000
+	if v := os.Getenv("SHOPD_BENCH_SUBSCRIPTIONS"); v != "" {
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, d := range storetest.Engines(b) {
+		b.Run(d.String(), func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				bb := newBoxBusiness(b, d, time.Date(2026, 12, 3, 15, 0, 0, 0, time.UTC))
+				plan := bb.paidPlan(b, bin, n, "2026-12")
+				args := append([]string{"--plan", plan, "--period", "2026-12", "--market", "us"}, bb.flags...)
+				b.StartTimer()
+				start := time.Now()
+				if out, err := allocate(bin, nil, append(args, "--review")...); err != nil {
+					b.Fatalf("%v\n%s", err, out)
+				}
+				written := time.Since(start)
+				if out, err := allocate(bin, nil, append(args, "--resume")...); err != nil {
+					b.Fatalf("%v\n%s", err, out)
+				}
+				approved := time.Since(start) - written
+				b.StopTimer()
+				bb.checkBoxStock(b, bb.checkBoxes(b, plan, "2026-12", n))
+				b.ReportMetric(written.Seconds(), "allocate+write-s")
+				b.ReportMetric(approved.Seconds(), "approve-s")
+				b.ReportMetric(float64(n)/(written+approved).Seconds(), "boxes/s")
+			}
 		})
 	}
 }

@@ -37,7 +37,7 @@ type billStore struct {
 	flags []string // --data-dir or --database-url
 }
 
-func openBillStore(t *testing.T, d sqlstore.Dialect) billStore {
+func openBillStore(t testing.TB, d sqlstore.Dialect) billStore {
 	t.Helper()
 	src := storetest.URL(t, d)
 	db, err := sqlstore.Open(context.Background(), src, sqlstore.Options{})
