@@ -7,9 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/admission"
 	"github.com/shopd/shopd/httpapi"
 	"github.com/shopd/shopd/platform"
 	"github.com/shopd/shopd/sqlstore"
@@ -29,6 +32,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	drainDelay := f.Duration("drain-delay", "SHOPD_DRAIN_DELAY", 0, "on SIGTERM, fail /readyz this long before closing the listener, so load balancers stop sending traffic")
 	pf := bindPaymentFlags(f)
 	drainTimeout := f.Duration("drain-timeout", "SHOPD_DRAIN_TIMEOUT", 20*time.Second, "on SIGTERM, wait at most this long for requests in flight")
+	af := bindAdmissionFlags(f)
 	if err := parse(f, args); err != nil {
 		return err
 	}
@@ -43,6 +47,10 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		problems = append(problems, errors.New("--max-body-bytes must be from 1024 to 67108864"))
 	}
 	if err := pf.validate(); err != nil {
+		problems = append(problems, err)
+	}
+	admissionCfg, err := af.config()
+	if err != nil {
 		problems = append(problems, err)
 	}
 	if *drainDelay < 0 || *drainTimeout <= 0 {
@@ -126,6 +134,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		Ready:         func(ctx context.Context) error { return errors.Join(a.db.Ping(ctx), a.db.MigrationsCurrent(ctx)) },
 		DefaultMarket: *defaultMarket,
 		MaxBodyBytes:  int64(*maxBody),
+		Admission:     admissionCfg,
 	})
 	if err != nil {
 		return err
@@ -203,4 +212,81 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// admissionFlags are serve's flags of the checkout waiting room and the
+// rate limits (docs/operations.md, "Waiting room and rate limits").
+type admissionFlags struct {
+	capacity, queueLimit, window *int
+	hold, ticketTTL, soldOutTTL  *time.Duration
+	checkoutIP, checkoutCustomer *string
+	loginIP, loginEmail          *string
+	exempt, clientIPHeader       *string
+}
+
+func bindAdmissionFlags(f *platform.Flags) admissionFlags {
+	return admissionFlags{
+		capacity: f.Int("checkout-capacity", "SHOPD_CHECKOUT_CAPACITY", 64,
+			"checkouts run at once; beyond it a new checkout gets a queue ticket (202, the waiting room); 0 turns the waiting room off"),
+		queueLimit: f.Int("checkout-queue-limit", "SHOPD_CHECKOUT_QUEUE_LIMIT", 10_000, "queue tickets in line at most; beyond it 429 queue-full"),
+		window:     f.Int("checkout-queue-window", "SHOPD_CHECKOUT_QUEUE_WINDOW", 0, "tickets at the head of the line that may take a free slot (0: --checkout-capacity)"),
+		hold:       f.Duration("checkout-queue-hold", "SHOPD_CHECKOUT_QUEUE_HOLD", time.Second, "how long a ticket at the head of the line waits on its connection for a slot; 0 never waits"),
+		ticketTTL:  f.Duration("checkout-ticket-ttl", "SHOPD_CHECKOUT_TICKET_TTL", 30*time.Second, "a queue ticket not sent again for this long is abandoned"),
+		soldOutTTL: f.Duration("sold-out-ttl", "SHOPD_SOLD_OUT_TTL", 2*time.Second, "how long a SKU that failed a checkout out of stock is suspected sold out by the queue"),
+		checkoutIP: f.String("rate-limit-checkout-ip", "SHOPD_RATE_LIMIT_CHECKOUT_IP", "120/1m",
+			"checkouts per client address: N/PERIOD (a burst of N, refilled N per PERIOD), or off; polls of a queue ticket do not count"),
+		checkoutCustomer: f.String("rate-limit-checkout-customer", "SHOPD_RATE_LIMIT_CHECKOUT_CUSTOMER", "20/1m", "checkouts per logged-in customer: N/PERIOD or off"),
+		loginIP:          f.String("rate-limit-login-ip", "SHOPD_RATE_LIMIT_LOGIN_IP", "60/1m", "logins per client address: N/PERIOD or off"),
+		loginEmail:       f.String("rate-limit-login-email", "SHOPD_RATE_LIMIT_LOGIN_EMAIL", "10/5m", "logins per email address, right or wrong: N/PERIOD or off"),
+		exempt: f.String("rate-limit-exempt", "SHOPD_RATE_LIMIT_EXEMPT", "127.0.0.0/8,::1/128",
+			"client addresses (CIDRs or IPs, comma-separated) the per-address limits skip; \"\" for none"),
+		clientIPHeader: f.String("client-ip-header", "SHOPD_CLIENT_IP_HEADER", "",
+			"header in which a trusted proxy puts the client's address (X-Forwarded-For: its last entry); empty uses the peer address"),
+	}
+}
+
+// config checks the flags and returns the API's admission configuration.
+func (af admissionFlags) config() (httpapi.AdmissionConfig, error) {
+	c := httpapi.AdmissionConfig{
+		CheckoutCapacity: *af.capacity, QueueLimit: *af.queueLimit, QueueWindow: *af.window,
+		QueueHold: *af.hold, TicketTTL: *af.ticketTTL, SoldOutTTL: *af.soldOutTTL, ClientIPHeader: *af.clientIPHeader,
+	}
+	var problems []error
+	if c.CheckoutCapacity < 0 || c.QueueLimit < 1 || c.QueueWindow < 0 {
+		problems = append(problems, errors.New("--checkout-capacity and --checkout-queue-window must be ≥ 0, --checkout-queue-limit ≥ 1"))
+	}
+	if c.QueueHold < 0 || c.QueueHold > 10*time.Second || c.TicketTTL < time.Second || c.SoldOutTTL <= 0 {
+		problems = append(problems, errors.New("--checkout-queue-hold must be from 0 to 10s, --checkout-ticket-ttl at least 1s, --sold-out-ttl positive"))
+	}
+	for _, l := range []struct {
+		flag string
+		in   *string
+		out  *admission.Limit
+	}{
+		{"--rate-limit-checkout-ip", af.checkoutIP, &c.CheckoutPerIP},
+		{"--rate-limit-checkout-customer", af.checkoutCustomer, &c.CheckoutPerCustomer},
+		{"--rate-limit-login-ip", af.loginIP, &c.LoginPerIP},
+		{"--rate-limit-login-email", af.loginEmail, &c.LoginPerEmail},
+	} {
+		var err error
+		if *l.out, err = admission.ParseLimit(*l.in); err != nil {
+			problems = append(problems, fmt.Errorf("%s: %v", l.flag, err))
+		}
+	}
+	for _, v := range strings.Split(*af.exempt, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			ip, ierr := netip.ParseAddr(v)
+			if ierr != nil {
+				problems = append(problems, fmt.Errorf("--rate-limit-exempt: %q is not a CIDR or an IP address", v))
+				continue
+			}
+			p = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		c.ExemptIPs = append(c.ExemptIPs, p.Masked())
+	}
+	return c, errors.Join(problems...)
 }
