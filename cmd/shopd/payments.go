@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/payment/stripe"
 	"github.com/shopd/shopd/payment/testgateway"
@@ -104,22 +105,40 @@ func (pf paymentFlags) paymentService(a *app) (*payment.Service, error) {
 	return payment.NewService(a.db.Payments(), a.clock, opts...), nil
 }
 
+// clockAt returns the system clock for "", else a test clock at the
+// RFC 3339 time (`--now`).
+func clockAt(now string) (shopd.Clock, error) {
+	if now == "" {
+		return shopd.SystemClock{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, now)
+	if err != nil {
+		return nil, usagef("--now %q: want an RFC 3339 time such as 2027-03-01T00:00:00Z", now)
+	}
+	return shopd.NewTestClock(t), nil
+}
+
 func paymentsCmd(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 || args[0] != "reconcile" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprint(c.stderr, "Usage: shopd payments reconcile [--older-than 2m]\n")
+			fmt.Fprint(c.stderr, "Usage: shopd payments reconcile [--older-than 2m] [--now TIME]\n")
 			return nil
 		}
 		return usagef("use `shopd payments reconcile [--older-than 2m]`")
 	}
-	f := c.flags("payments reconcile", "[--older-than 2m] [--data-dir DIR | --database-url URL]",
+	f := c.flags("payments reconcile", "[--older-than 2m] [--now TIME] [--data-dir DIR | --database-url URL]",
 		"Settles every payment and refund left in doubt (a timeout, a crash) by asking its gateway what\n"+
 			"happened under the payment's idempotency key. It never charges: a charge found settles the\n"+
 			"payment as succeeded, no charge as failed. The worker does the same every minute.")
 	d := platform.BindDatabase(f)
 	pf := bindPaymentFlags(f)
 	olderThan := f.Duration("older-than", "", 2*time.Minute, "only payments untouched for this long (gives a checkout in progress time to finish)")
+	nowFlag := f.String("now", "", "", "reconcile as of this time (RFC 3339): the test clock of `shopd bill --now`, whose leases run on it")
 	if err := parse(f, args[1:]); err != nil {
+		return err
+	}
+	clock, err := clockAt(*nowFlag)
+	if err != nil {
 		return err
 	}
 	if err := pf.validate(); err != nil {
@@ -128,7 +147,7 @@ func paymentsCmd(ctx context.Context, c *cli, args []string) error {
 	if *olderThan < 0 {
 		return usagef("--older-than must not be negative")
 	}
-	a, err := openApp(ctx, d)
+	a, err := openAppAt(ctx, d, clock)
 	if err != nil {
 		return err
 	}
