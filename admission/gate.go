@@ -36,13 +36,17 @@ type Config struct {
 	// gets Full.
 	QueueLimit int
 	// Window is how many tickets at the head of the line may take a free
-	// slot (Capacity): the most a ticket can be overtaken by later ones.
+	// slot (4 × Capacity, at least 64): the most a ticket can be overtaken
+	// by later ones, and the most connections held by Hold.
 	Window int
 	// Hold is how long a ticket in the window waits on its connection for a
 	// slot before it is told to come back; 0 never waits.
 	Hold time.Duration
 	// TicketTTL abandons a ticket not presented again for this long (30 s).
 	TicketTTL time.Duration
+	// MaxRetry caps the retry hint (5 s, at most TicketTTL/3): how late a
+	// ticket far back in line may learn of a sell-out.
+	MaxRetry time.Duration
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -140,11 +144,15 @@ func NewGate(cfg Config) *Gate {
 		cfg.QueueLimit = 10_000
 	}
 	if cfg.Window <= 0 {
-		cfg.Window = max(cfg.Capacity, 1)
+		cfg.Window = max(4*cfg.Capacity, 64)
 	}
 	if cfg.TicketTTL <= 0 {
 		cfg.TicketTTL = 30 * time.Second
 	}
+	if cfg.MaxRetry <= 0 {
+		cfg.MaxRetry = 5 * time.Second
+	}
+	cfg.MaxRetry = min(cfg.MaxRetry, cfg.TicketTTL/3)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -256,16 +264,20 @@ func (g *Gate) queued(t *ticket, now time.Time) Decision {
 	return Decision{Outcome: Queued, Ticket: t.id, Position: pos, Length: g.line.live, RetryAfter: retry, ExpiresAt: t.seen.Add(g.cfg.TicketTTL)}
 }
 
-// clampRetry keeps a retry hint between minRetry and a third of the ticket
-// lifetime, so a ticket that follows the hint never expires.
+// clampRetry keeps a retry hint between minRetry and MaxRetry (at most a
+// third of the ticket lifetime, so a ticket that follows the hint never
+// expires).
 func (g *Gate) clampRetry(d time.Duration) time.Duration {
-	return min(max(d, minRetry), g.cfg.TicketTTL/3)
+	return min(max(d, minRetry), g.cfg.MaxRetry)
 }
 
-// admissionRate estimates admissions from the line per second (at least 1).
+// admissionRate estimates admissions from the line per second. Until the
+// estimate says otherwise it assumes 10 a second per slot (a checkout of
+// 100 ms): a ticket that comes back early costs a poll, one that comes
+// back late leaves a slot idle.
 func (g *Gate) admissionRate(now time.Time) float64 {
 	r := g.rate * math.Exp(-now.Sub(g.rateAt).Seconds()/rateTau)
-	return max(r, 1)
+	return max(r, 10*float64(g.cfg.Capacity))
 }
 
 // admit takes t out of line into a slot and returns how long it waited.

@@ -37,7 +37,7 @@ func (c *fakeClock) Add(d time.Duration) {
 // exactly 100 get tickets with the positions 1 to 100, and 390 are turned
 // away.
 func TestGateCounts(t *testing.T) {
-	g := NewGate(Config{Capacity: 10, QueueLimit: 100})
+	g := NewGate(Config{Capacity: 10, QueueLimit: 100, Window: 10})
 	const n = 500
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -208,8 +208,9 @@ func TestGateWindow(t *testing.T) {
 		if want := minRetry; i < 2 && d.RetryAfter != want {
 			t.Fatalf("arrival %d in the window: retry %v, want %v", i, d.RetryAfter, want)
 		}
-		if i >= 2 && d.RetryAfter <= minRetry {
-			t.Fatalf("arrival %d behind the window: retry %v, want more than %v", i, d.RetryAfter, minRetry)
+		// Behind the window: (position − window) / (10 a second per slot), at least minRetry.
+		if want := max(minRetry, time.Duration(i+1-2)*time.Second/20); i >= 2 && d.RetryAfter != want {
+			t.Fatalf("arrival %d behind the window: retry %v, want %v", i, d.RetryAfter, want)
 		}
 		q = append(q, d)
 	}

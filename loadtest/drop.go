@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +23,7 @@ const (
 	soldOut
 	declined
 	abandoned
+	gaveUp // still queued (or turned away) when its patience ran out
 	failed
 )
 
@@ -33,6 +33,11 @@ type shopper struct {
 	outcome outcome
 	order   string
 	done    time.Duration // since the start, when the checkout was answered
+	// Queue: when the first queue ticket came (since the start; -1 if
+	// never), polls answered 202 with a ticket, and 429 answers.
+	queuedAt  time.Duration
+	polls     int
+	turnedOff int
 }
 
 // checkoutAttempts bounds the tries of one checkout when shopd does not
@@ -43,7 +48,9 @@ const checkoutAttempts = 3
 // reading the product, creating a cart, adding one unit and (unless it
 // abandons) checking out as a guest with tok_visa. At most cfg.Connections
 // shoppers are served at once; a shopper who arrives when all are busy
-// waits, and the wait counts in its first request's latency.
+// waits, and the wait counts in its first request's latency. A shopper
+// given a queue ticket (202 with Queue-Ticket) or told 429 steps aside
+// while it waits the Retry-After, then comes back with its ticket.
 func runDrop(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report, error) {
 	n := cfg.Shoppers
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
@@ -53,27 +60,30 @@ func runDrop(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report,
 	}
 	shoppers := make([]shopper, n)
 	start := time.Now().Add(50 * time.Millisecond)
-	rec := newRecorder(start, "product", "cart", "line", "checkout")
+	rec := newRecorder(start, "product", "cart", "line", "checkout", "queue")
 	stop := rec.progress(cfg.Progress)
-	var next atomic.Int64
+	slots := make(chan struct{}, cfg.Connections) // shoppers being served; a blocked send waits in FIFO order
 	var wg sync.WaitGroup
 	var waitMu sync.Mutex
 	var wait Histogram // from arrival until a connection is free for the shopper
-	for range min(cfg.Connections, n) {
+	for i := range n {
+		due := start.Add(cfg.Ramp * time.Duration(i) / time.Duration(n))
+		if !sleepUntil(ctx, due) {
+			break
+		}
 		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				due := start.Add(cfg.Ramp * time.Duration(i) / time.Duration(n))
-				if !sleepUntil(ctx, due) {
-					return
-				}
-				waitMu.Lock()
-				wait.Record(time.Since(due))
-				waitMu.Unlock()
-				shoppers[i] = shop(ctx, cl, fx, rec, i, due, leaves[i])
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			waitMu.Lock()
+			wait.Record(time.Since(due))
+			waitMu.Unlock()
+			v := &visit{ctx: ctx, cl: cl, fx: fx, rec: rec, cfg: cfg, slots: slots, held: true}
+			shoppers[i] = v.shop(i, due, leaves[i])
+			if v.held {
+				<-slots
 			}
 		})
 	}
@@ -84,7 +94,9 @@ func runDrop(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report,
 	w := wait.Summary()
 	rep.WaitMS = &w
 	out := &Outcomes{Shoppers: n}
-	var done []completion
+	q := &Queue{}
+	var queueWait Histogram
+	var done, queuedDone []completion
 	var gone []int
 	var last time.Duration
 	orders := map[string]bool{} // the run's orders, paid or pending
@@ -109,8 +121,26 @@ func runDrop(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report,
 			out.Declined++
 		case abandoned:
 			out.Abandoned++
+		case gaveUp:
+			out.GaveUp++
 		case failed:
 			out.Failed++
+		}
+		q.Polls += int64(s.polls)
+		q.Rejected429 += int64(s.turnedOff)
+		if s.queuedAt < 0 || s.outcome == unanswered {
+			continue
+		}
+		q.Queued++
+		queueWait.Record(s.done - s.queuedAt)
+		switch s.outcome {
+		case ordered:
+			q.Ordered++
+			queuedDone = append(queuedDone, completion{arrival: int(s.queuedAt), done: s.done})
+		case soldOut:
+			q.SoldOut++
+		case gaveUp:
+			q.GaveUp++
 		}
 	}
 	out.Answered = int64(n) - out.Failed - out.NoAnswer
@@ -118,6 +148,14 @@ func runDrop(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report,
 	rep.Orders = out.Ordered
 	f := fairness(done, gone)
 	rep.Fairness = &f
+	if q.Queued > 0 || q.Rejected429 > 0 {
+		wl := queueWait.Summary()
+		q.WaitMS = wl
+		// Arrival in line is the time of the first ticket: fairness ranks it.
+		qf := fairness(queuedDone, nil)
+		q.Fairness = &qf
+		rep.Queue = q
+	}
 	rep.SellOutS = round2(last.Seconds())
 	if last > 0 {
 		rep.OrdersPerS = round2(float64(rep.Orders) / last.Seconds())
@@ -132,8 +170,40 @@ func runDrop(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report,
 	return rep, nil
 }
 
+// visit is what one shopper's goroutine needs.
+type visit struct {
+	ctx   context.Context
+	cl    *client
+	fx    *fixture
+	rec   *recorder
+	cfg   Config
+	slots chan struct{} // the shopper holds one while it is served
+	held  bool
+}
+
+// stepAside gives the shopper's slot to another while it waits d, and
+// takes one again; it reports false if the run ended meanwhile.
+func (v *visit) stepAside(d time.Duration) bool {
+	if d <= 0 {
+		return v.ctx.Err() == nil
+	}
+	<-v.slots
+	v.held = false
+	if !sleepUntil(v.ctx, time.Now().Add(d)) {
+		return false
+	}
+	select {
+	case v.slots <- struct{}{}:
+		v.held = true
+		return true
+	case <-v.ctx.Done():
+		return false
+	}
+}
+
 // shop runs one shopper who arrived at due.
-func shop(ctx context.Context, cl *client, fx *fixture, rec *recorder, i int, due time.Time, leaves bool) shopper {
+func (v *visit) shop(i int, due time.Time, leaves bool) shopper {
+	ctx, cl, fx, rec := v.ctx, v.cl, v.fx, v.rec
 	a := cl.do(ctx, "GET", "/v1/products/"+fx.handle+"?market="+Market, nil, false)
 	if ctx.Err() != nil {
 		return shopper{}
@@ -141,7 +211,7 @@ func shop(ctx context.Context, cl *client, fx *fixture, rec *recorder, i int, du
 	ok := a.err == nil && a.status == http.StatusOK
 	rec.record("product", a, time.Since(due), ok)
 	if !ok {
-		return shopper{outcome: failed}
+		return shopper{outcome: failed, queuedAt: -1}
 	}
 
 	sent := time.Now()
@@ -153,7 +223,7 @@ func shop(ctx context.Context, cl *client, fx *fixture, rec *recorder, i int, du
 	ok = a.err == nil && a.status == http.StatusCreated && json.Unmarshal(a.body, &cart) == nil && cart.ID != ""
 	rec.record("cart", a, time.Since(sent), ok)
 	if !ok {
-		return shopper{outcome: failed}
+		return shopper{outcome: failed, queuedAt: -1}
 	}
 
 	sent = time.Now()
@@ -164,26 +234,61 @@ func shop(ctx context.Context, cl *client, fx *fixture, rec *recorder, i int, du
 	ok = a.err == nil && a.status == http.StatusOK
 	rec.record("line", a, time.Since(sent), ok)
 	if !ok {
-		return shopper{outcome: failed}
+		return shopper{outcome: failed, queuedAt: -1}
 	}
 	if leaves {
-		return shopper{outcome: abandoned}
+		return shopper{outcome: abandoned, queuedAt: -1}
 	}
+	return v.checkout(i, cart.ID)
+}
 
+// checkout checks the cart out, following the waiting room: a 202 with a
+// Queue-Ticket is polled with the ticket after its retry_after_ms (else
+// its Retry-After), a 429 queue-full or rate-limited is retried without a
+// ticket after its Retry-After, until cfg.Patience has passed.
+func (v *visit) checkout(i int, cartID string) shopper {
+	ctx, cl, fx, rec := v.ctx, v.cl, v.fx, v.rec
 	body := map[string]any{
-		"cart_id": cart.ID,
+		"cart_id": cartID,
 		"email":   "shopper-" + strconv.Itoa(i) + "@example.com",
 		"ship_to": map[string]string{"name": "Load Test", "line1": "1 Main St", "city": "New York", "region": "NY", "postal_code": "10001", "country": "US"},
 		"payment": map[string]string{"token": "tok_visa"},
 	}
 	key := "loadtest-" + fx.run + "-" + strconv.Itoa(i)
-	sent = time.Now()
-	for attempt := 1; ; attempt++ {
-		a = cl.do(ctx, "POST", "/v1/checkouts", body, false, "Idempotency-Key", key)
+	s := shopper{queuedAt: -1}
+	giveUp := time.Now().Add(v.cfg.Patience)
+	ticket := ""
+	for attempt := 1; ; {
+		headers := []string{"Idempotency-Key", key}
+		if ticket != "" {
+			headers = append(headers, queueTicketHeader, ticket)
+		}
+		sent := time.Now()
+		a := cl.do(ctx, "POST", "/v1/checkouts", body, false, headers...)
 		if ctx.Err() != nil {
 			return shopper{}
 		}
-		var s shopper
+		if retry, queued, ok := queueAnswer(a); ok {
+			rec.record("queue", a, time.Since(sent), true)
+			if queued != "" {
+				ticket = queued
+				s.polls++
+				if s.queuedAt < 0 {
+					s.queuedAt = sent.Sub(rec.start)
+				}
+			} else {
+				ticket = ""
+				s.turnedOff++
+			}
+			if time.Now().Add(retry).After(giveUp) {
+				s.outcome, s.done = gaveUp, time.Since(rec.start)
+				return s
+			}
+			if !v.stepAside(retry) {
+				return shopper{}
+			}
+			continue
+		}
 		switch {
 		case a.err != nil:
 			s.outcome = failed
@@ -212,8 +317,46 @@ func shop(ctx context.Context, cl *client, fx *fixture, rec *recorder, i int, du
 		if a.err == nil || attempt == checkoutAttempts {
 			return s
 		}
+		attempt++
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// queueTicketHeader is shopd's header of checkout queue tickets.
+const queueTicketHeader = "Queue-Ticket"
+
+// queueAnswer tells a waiting-room answer: a 202 with a queue ticket
+// (ticket set) or a 429 queue-full or rate-limited (ticket empty), with
+// when to come back.
+func queueAnswer(a answer) (retry time.Duration, ticket string, ok bool) {
+	switch {
+	case a.err != nil:
+		return 0, "", false
+	case a.status == http.StatusAccepted && a.header.Get(queueTicketHeader) != "":
+		var q struct {
+			Ticket       string `json:"ticket"`
+			RetryAfterMS *int64 `json:"retry_after_ms"`
+		}
+		if json.Unmarshal(a.body, &q) != nil || q.Ticket == "" {
+			return 0, "", false
+		}
+		if q.RetryAfterMS != nil {
+			return time.Duration(*q.RetryAfterMS) * time.Millisecond, q.Ticket, true
+		}
+		return retryAfter(a), q.Ticket, true
+	case a.status == http.StatusTooManyRequests && (a.problem == "queue-full" || a.problem == "rate-limited"):
+		return retryAfter(a), "", true
+	}
+	return 0, "", false
+}
+
+// retryAfter reads a Retry-After header in seconds (1 s if absent or bad).
+func retryAfter(a answer) time.Duration {
+	n, err := strconv.Atoi(a.header.Get("Retry-After"))
+	if err != nil || n < 0 {
+		return time.Second
+	}
+	return time.Duration(n) * time.Second
 }
 
 // readBack fills the invariants from what shopd says after the run: the

@@ -48,6 +48,7 @@ type Config struct {
 	Stock    int           // units received for the run's SKU
 	Ramp     time.Duration // drop: shoppers arrive evenly over this time
 	Abandon  float64       // drop: share of shoppers who leave after the cart
+	Patience time.Duration // drop: how long a shopper keeps trying a queued or refused (429) checkout
 
 	Duration time.Duration // browse: how long to send
 	Rate     int           // browse: requests per second
@@ -84,6 +85,9 @@ func (c Config) Validate() error {
 		}
 		if c.Abandon < 0 || c.Abandon > 1 {
 			problems = append(problems, "--abandon must be from 0 to 1")
+		}
+		if c.Patience <= 0 {
+			problems = append(problems, "--patience must be positive")
 		}
 	default:
 		problems = append(problems, fmt.Sprintf("scenario must be one of %s, not %q", strings.Join(Scenarios, ", "), c.Scenario))

@@ -221,9 +221,30 @@ type Outcomes struct {
 	SoldOut   int64 `json:"sold_out"`   // 409 out-of-stock
 	Declined  int64 `json:"declined"`   // 402
 	Abandoned int64 `json:"abandoned"`  // left after the cart, by design
+	GaveUp    int64 `json:"gave_up"`    // still queued or turned away (429) when --patience ran out
 	Failed    int64 `json:"failed"`     // anything else: no answer, 5xx, unexpected problem
 	Answered  int64 `json:"answered"`   // every outcome but failed
 	NoAnswer  int64 `json:"unanswered"` // shoppers that never finished (the run was cut short)
+}
+
+// Queue is what the shoppers saw of the checkout waiting room.
+type Queue struct {
+	// Queued counts shoppers who got at least one queue ticket (202 with
+	// Queue-Ticket); Ordered, SoldOut and GaveUp how they ended.
+	Queued  int64 `json:"queued"`
+	Ordered int64 `json:"ordered"`
+	SoldOut int64 `json:"sold_out"`
+	GaveUp  int64 `json:"gave_up"`
+	// Polls counts 202 queue answers; Rejected429 the 429 queue-full and
+	// rate-limited answers.
+	Polls       int64 `json:"polls"`
+	Rejected429 int64 `json:"rejected_429"`
+	// WaitMS is each queued shopper's time from its first ticket to its
+	// final answer.
+	WaitMS Latency `json:"wait_ms"`
+	// Fairness ranks queued shoppers who got an order by the time of their
+	// first ticket against the order in which their orders were answered.
+	Fairness *Fairness `json:"fairness,omitempty"`
 }
 
 // Report is the result of a run. The top-level fields through LatencyMS are
@@ -256,6 +277,8 @@ type Report struct {
 	WaitMS   *Latency  `json:"wait_ms,omitempty"`
 	Shoppers *Outcomes `json:"shoppers,omitempty"`
 	Fairness *Fairness `json:"fairness,omitempty"`
+	// Queue is what the checkout waiting room did, when it did anything.
+	Queue *Queue `json:"queue,omitempty"`
 	// ChargesCaptured counts the test gateway's captured charges for the
 	// run's orders; UnchargedOrders the paid orders it has no charge for.
 	ChargesCaptured int64 `json:"charges_captured"`
@@ -317,8 +340,8 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	if o := r.Shoppers; o != nil {
-		fmt.Fprintf(w, "\nshoppers %d: %d ordered, %d pending, %d sold out, %d declined, %d abandoned, %d failed, %d unanswered\n",
-			o.Shoppers, o.Ordered, o.Pending, o.SoldOut, o.Declined, o.Abandoned, o.Failed, o.NoAnswer)
+		fmt.Fprintf(w, "\nshoppers %d: %d ordered, %d pending, %d sold out, %d declined, %d abandoned, %d gave up, %d failed, %d unanswered\n",
+			o.Shoppers, o.Ordered, o.Pending, o.SoldOut, o.Declined, o.Abandoned, o.GaveUp, o.Failed, o.NoAnswer)
 		fmt.Fprintf(w, "orders %d in %.2f s (%.0f/s from the first arrival to the last order)\n", r.Orders, r.SellOutS, r.OrdersPerS)
 		fmt.Fprintf(w, "stock %d, units sold %d (on hand after %d, reserved %d), oversell %d\n",
 			r.Stock, r.UnitsSold, r.OnHandAfter, r.ReservedAfter, r.Oversell)
@@ -328,6 +351,15 @@ func (r *Report) WriteText(w io.Writer) {
 	if f := r.Fairness; f != nil {
 		fmt.Fprintf(w, "fairness over %d orders: Kendall tau %.4f, mean rank displacement %.2f (max %d), %d sold out before a later arrival got an order\n",
 			f.Shoppers, f.KendallTau, f.MeanDisplacement, f.MaxDisplacement, f.PassedOver)
+	}
+	if q := r.Queue; q != nil {
+		fmt.Fprintf(w, "waiting room: %d shoppers queued (%d ordered, %d sold out, %d gave up), %d queue answers, %d answered 429\n",
+			q.Queued, q.Ordered, q.SoldOut, q.GaveUp, q.Polls, q.Rejected429)
+		fmt.Fprintf(w, "  wait in line ms: p50 %.2f, p95 %.2f, p99 %.2f, max %.2f\n", q.WaitMS.P50, q.WaitMS.P95, q.WaitMS.P99, q.WaitMS.Max)
+		if f := q.Fairness; f != nil {
+			fmt.Fprintf(w, "  fairness over %d queued orders (first ticket → order): Kendall tau %.4f, mean rank displacement %.2f (max %d)\n",
+				f.Shoppers, f.KendallTau, f.MeanDisplacement, f.MaxDisplacement)
+		}
 	}
 	fmt.Fprintf(w, "5xx answers %d\n", r.Errors5xx)
 }

@@ -151,7 +151,7 @@ func TestReportText(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	ok := Config{Scenario: "drop", Target: "http://127.0.0.1:8080", AdminKey: "sk_x", Shoppers: 10, Stock: 1, Connections: 4, Timeout: time.Second}
+	ok := Config{Scenario: "drop", Target: "http://127.0.0.1:8080", AdminKey: "sk_x", Shoppers: 10, Stock: 1, Connections: 4, Timeout: time.Second, Patience: time.Minute}
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +164,7 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.AdminKey = "" }, "SHOPD_ADMIN_KEY"},
 		{func(c *Config) { c.Stock = 0 }, "--stock"},
 		{func(c *Config) { c.Abandon = 1.5 }, "--abandon"},
+		{func(c *Config) { c.Patience = 0 }, "--patience"},
 		{func(c *Config) { c.Scenario, c.Rate = "browse", 0 }, "--rate"},
 	} {
 		cfg := ok

@@ -25,7 +25,10 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 			"  browse  open loop at --rate requests/s for --duration: product pages and a filtered list,\n"+
 			"          some revalidated with If-None-Match (304s are counted)\n"+
 			"  drop    --shoppers arrive evenly over --ramp; each reads the product, makes a cart, adds one\n"+
-			"          unit and checks out as a guest with tok_visa (--abandon of them leave after the cart)\n\n"+
+			"          unit and checks out as a guest with tok_visa (--abandon of them leave after the cart);\n"+
+			"          a checkout put in shopd's waiting room (202 with Queue-Ticket) steps aside for its\n"+
+			"          retry_after_ms (else Retry-After) and comes back with the ticket; a 429 queue-full or\n"+
+			"          rate-limited is retried after Retry-After; shoppers give up after --patience\n\n"+
 			"Latency counts from each request's intended send time, so waiting for a busy server counts.\n"+
 			"After a drop, units sold are read from the stock and charges from the test gateway's ledger.\n"+
 			"Exit status 1 on any oversell, double charge or 5xx answer.")
@@ -35,6 +38,7 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 	stock := f.Int("stock", "", 200, "units of the run's SKU received before the run (browse: 0 unless set)")
 	ramp := f.Duration("ramp", "", 2*time.Second, "drop: shoppers arrive evenly over this time")
 	abandon := f.Int("abandon", "", 10, "drop: percentage of shoppers who leave after adding to the cart")
+	patience := f.Duration("patience", "", 2*time.Minute, "drop: how long a shopper keeps trying a checkout that is queued or refused with 429")
 	duration := f.Duration("duration", "", 10*time.Second, "browse: how long to send requests")
 	rate := f.Int("rate", "", 1000, "browse: requests per second")
 	conns := f.Int("connections", "", 64, "HTTP connections to shopd (requests in flight at most)")
@@ -55,7 +59,7 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 	}
 	cfg := loadtest.Config{
 		Scenario: pos[0], Target: *target, AdminKey: *key,
-		Shoppers: *shoppers, Stock: *stock, Ramp: *ramp, Abandon: float64(*abandon) / 100,
+		Shoppers: *shoppers, Stock: *stock, Ramp: *ramp, Abandon: float64(*abandon) / 100, Patience: *patience,
 		Duration: *duration, Rate: *rate, Connections: *conns, Timeout: *timeout,
 	}
 	if !*asJSON {

@@ -40,7 +40,19 @@ type loadReport struct {
 	Shoppers        struct {
 		Shoppers, Ordered, Pending, Abandoned, Failed, Answered, Unanswered int64
 		SoldOut                                                             int64 `json:"sold_out"`
+		GaveUp                                                              int64 `json:"gave_up"`
 	} `json:"shoppers"`
+	Queue *struct {
+		Queued, Ordered, Polls int64
+		SoldOut                int64                      `json:"sold_out"`
+		GaveUp                 int64                      `json:"gave_up"`
+		Rejected429            int64                      `json:"rejected_429"`
+		WaitMS                 struct{ P99, Max float64 } `json:"wait_ms"`
+		Fairness               *struct {
+			Shoppers   int64    `json:"shoppers"`
+			KendallTau *float64 `json:"kendall_tau"`
+		} `json:"fairness"`
+	} `json:"queue"`
 	Fairness struct {
 		Shoppers   int64    `json:"shoppers"`
 		KendallTau *float64 `json:"kendall_tau"`
@@ -49,7 +61,10 @@ type loadReport struct {
 
 // TestLoadtest runs `shopd loadtest drop` as its own process against a real
 // shopd serve on each engine: 2,000 shoppers for 200 units must buy exactly
-// 200, each charged once, with no 5xx and an answer for every shopper. Then
+// 200, each charged once, with no 5xx and an answer for every shopper. The
+// server runs 2 checkouts at once, so most checkouts go through its waiting
+// room: the report must show them queued and admitted, and /metrics must
+// show an empty line afterwards. Then
 // a short browse run in-process (so the race detector watches the runner)
 // must see its conditional GETs answered 304.
 func TestLoadtest(t *testing.T) {
@@ -65,7 +80,7 @@ func TestLoadtest(t *testing.T) {
 				t.Fatalf("create-key: %v", err)
 			}
 			key := strings.TrimSpace(string(out))
-			p := startServe(t, bin, append([]string{"--log-level", "warn"}, db...)...)
+			p := startServe(t, bin, append([]string{"--log-level", "warn", "--checkout-capacity", "2"}, db...)...)
 
 			cmd := exec.Command(bin, "loadtest", "drop", "--target", p.url, "--shoppers", "2000", "--stock", "200", "--json")
 			cmd.Env = append(os.Environ(), "SHOPD_ADMIN_KEY="+key) // the key from the environment
@@ -95,10 +110,27 @@ func TestLoadtest(t *testing.T) {
 				t.Errorf("shoppers %+v: want orders, sold-outs and abandons adding up to 2000", s)
 			case r.Fairness.Shoppers != 200 || r.Fairness.KendallTau == nil:
 				t.Errorf("fairness %+v", r.Fairness)
-			case r.Requests != 3*2000+s.Ordered+s.SoldOut || r.OrdersPerS <= 0 || r.DurationS <= 0:
+			case r.Queue == nil || r.Queue.Queued == 0 || r.Queue.Ordered == 0 || r.Queue.GaveUp != 0 || s.GaveUp != 0 ||
+				r.Queue.Polls < r.Queue.Queued || r.Queue.Fairness == nil || r.Queue.Fairness.Shoppers != r.Queue.Ordered ||
+				r.Queue.Fairness.KendallTau == nil || r.Queue.WaitMS.Max <= 0:
+				t.Errorf("queue %+v: want shoppers queued and admitted, none giving up", r.Queue)
+			case r.Requests != 3*2000+s.Ordered+s.SoldOut+r.Queue.Polls+r.Queue.Rejected429 || r.OrdersPerS <= 0 || r.DurationS <= 0:
 				t.Errorf("requests %d, orders/s %v, duration %v s", r.Requests, r.OrdersPerS, r.DurationS)
 			}
-			for _, step := range []string{"product", "cart", "line", "checkout"} {
+			if r.Queue != nil {
+				t.Logf("queue: %d queued (%d ordered, %d sold out), %d polls, %d 429; wait p99 %.0f ms; fairness %+v",
+					r.Queue.Queued, r.Queue.Ordered, r.Queue.SoldOut, r.Queue.Polls, r.Queue.Rejected429, r.Queue.WaitMS.P99, *r.Queue.Fairness.KendallTau)
+			}
+			metrics := get(t, p.url+"/metrics")
+			for _, want := range []string{"shopd_checkout_queue_length 0", "shopd_checkout_in_flight 0", "shopd_checkout_capacity 2"} {
+				if !strings.Contains(metrics, want+"\n") {
+					t.Errorf("/metrics lacks %q", want)
+				}
+			}
+			if strings.Contains(metrics, "shopd_checkout_queue_tickets_total 0\n") {
+				t.Error("/metrics: no queue tickets")
+			}
+			for _, step := range []string{"product", "cart", "line", "checkout", "queue"} {
 				if l, ok := r.LatencyMS[step]; !ok || l.P50 == nil || l.P95 == nil || l.P99 == nil || l.Max == nil || *l.P99 > *l.Max {
 					t.Errorf("latency_ms.%s = %+v", step, l)
 				}
@@ -223,4 +255,19 @@ func TestLoadtestFailsOnBrokenInvariants(t *testing.T) {
 	if r.Orders != 10 || r.UnitsSold != 10 || r.Oversell != 5 || r.DoubleCharges != 1 || r.Errors5xx != 1 || r.Errors["internal"] != 1 || r.Shoppers.Failed != 1 {
 		t.Errorf("report %+v", r)
 	}
+}
+
+// get returns the body of a GET that must answer 200.
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
 }

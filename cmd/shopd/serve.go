@@ -229,7 +229,7 @@ func bindAdmissionFlags(f *platform.Flags) admissionFlags {
 		capacity: f.Int("checkout-capacity", "SHOPD_CHECKOUT_CAPACITY", 64,
 			"checkouts run at once; beyond it a new checkout gets a queue ticket (202, the waiting room); 0 turns the waiting room off"),
 		queueLimit: f.Int("checkout-queue-limit", "SHOPD_CHECKOUT_QUEUE_LIMIT", 10_000, "queue tickets in line at most; beyond it 429 queue-full"),
-		window:     f.Int("checkout-queue-window", "SHOPD_CHECKOUT_QUEUE_WINDOW", 0, "tickets at the head of the line that may take a free slot (0: --checkout-capacity)"),
+		window:     f.Int("checkout-queue-window", "SHOPD_CHECKOUT_QUEUE_WINDOW", 0, "tickets at the head of the line that may take a free slot, and wait on their connection for one (0: 4 × --checkout-capacity, at least 64)"),
 		hold:       f.Duration("checkout-queue-hold", "SHOPD_CHECKOUT_QUEUE_HOLD", time.Second, "how long a ticket at the head of the line waits on its connection for a slot; 0 never waits"),
 		ticketTTL:  f.Duration("checkout-ticket-ttl", "SHOPD_CHECKOUT_TICKET_TTL", 30*time.Second, "a queue ticket not sent again for this long is abandoned"),
 		soldOutTTL: f.Duration("sold-out-ttl", "SHOPD_SOLD_OUT_TTL", 2*time.Second, "how long a SKU that failed a checkout out of stock is suspected sold out by the queue"),
