@@ -205,14 +205,15 @@ func (s *Server) admitCheckout(w http.ResponseWriter, r *http.Request, next http
 		next.ServeHTTP(w, r)
 		return nil
 	}
-	cartID, err := peekField(r, func(b *struct {
+	// A body without a readable cart_id waits like any other (its ticket is
+	// bound to ""); once admitted, the endpoint rejects it.
+	cartID, _ := peekField(r, func(b *struct {
 		CartID string `json:"cart_id"`
 	}) string {
 		return b.CartID
 	})
-	if err != nil || cartID == "" || len(ticket) > 64 {
-		next.ServeHTTP(w, r) // the endpoint answers the malformed request
-		return nil
+	if len(ticket) > 64 {
+		ticket = "" // not a ticket of ours: a new arrival
 	}
 	r = r.WithContext(context.WithValue(r.Context(), cartIDKey{}, cartID))
 	if a.soldOut.Any() && s.cartSoldOut(r, cartID) {
@@ -365,16 +366,22 @@ func (s *Server) admitLogin(w http.ResponseWriter, r *http.Request, next http.Ha
 // returns one field of it.
 func peekField[T any](r *http.Request, field func(*T) string) (string, error) {
 	body, err := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil {
+		// The endpoint reads the same error (413 for a body over the limit).
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
 		return "", err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	var v T
 	if err := json.Unmarshal(body, &v); err != nil {
 		return "", err
 	}
 	return field(&v), nil
 }
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // limitIP takes a token of the client address's bucket.
 func (a *admitter) limitIP(w http.ResponseWriter, r *http.Request, l *admission.Limiter, route string) error {

@@ -104,6 +104,8 @@ func TestCheckoutQueue(t *testing.T) {
 		for i := range carts {
 			carts[i] = e.cart(t, "us", variant, 1)
 		}
+		// The gate reads the body first; a body over the limit is still 413.
+		e.do("POST", "/v1/checkouts", `{"cart_id":"`+strings.Repeat("a", 2<<20)+`"}`).wantProblem(t, 413, "body-too-large")
 		release := e.occupy(t, variant)
 		for i := range 3 {
 			r := e.do("POST", "/v1/checkouts", checkoutBody(carts[i], "q@example.com", "tok_visa", nyAddress), header("Idempotency-Key", "q-"+strconv.Itoa(i))).want(t, 202)
@@ -155,7 +157,7 @@ func TestCheckoutQueue(t *testing.T) {
 			t.Fatalf("%d captured charges, want 4 (the holder's and 3 queued)", n)
 		}
 		for sample, want := range map[string]float64{
-			`shopd_checkout_admitted_total{via="direct"}`:                   2, // the holder and the replay
+			`shopd_checkout_admitted_total{via="direct"}`:                   3, // the 413, the holder and the replay
 			`shopd_checkout_admitted_total{via="queue"}`:                    3,
 			`shopd_checkout_queue_tickets_total`:                            3,
 			`shopd_checkout_queue_rejected_total{reason="queue_full"}`:      1,
@@ -225,6 +227,7 @@ func TestRateLimits(t *testing.T) {
 			ExemptIPs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, ClientIPHeader: "X-Forwarded-For",
 		})
 		ana := e.signUp(t, "ana@example.com", "correct horse")
+		e.do("POST", "/v1/sessions", `{"email":"`+strings.Repeat("a", 2<<20)+`"}`, from("192.0.2.200:1")).wantProblem(t, 413, "body-too-large")
 		login := func(email string, opts ...opt) *resp {
 			return e.do("POST", "/v1/sessions", map[string]string{"email": email, "password": "wrong horse"}, opts...)
 		}
