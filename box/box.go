@@ -18,6 +18,7 @@ import (
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/boxalloc"
+	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/order"
 	"github.com/shopd/shopd/subscription"
 )
@@ -216,6 +217,12 @@ type OrderInput struct {
 // Tx is a transaction on the box tables, orders and stock.
 type Tx interface {
 	subscription.OrderTx
+	// The bulk forms that approve a batch of boxes in a few statements.
+	InsertOrders(ctx context.Context, os []order.Order) error
+	AppendEvents(ctx context.Context, es []event.Event) error
+	// CommitReservations commits the active reservations of the
+	// references and returns those that hold nothing active.
+	CommitReservations(ctx context.Context, references []string) ([]string, error)
 	// InsertBox stores a new box and what it holds (box_items); ECONFLICT
 	// "box-exists" if the subscription has a box for the period.
 	InsertBox(ctx context.Context, b Box) error
@@ -223,8 +230,9 @@ type Tx interface {
 	// (rows another transaction holds are skipped), with their
 	// subscriptions, invoices and customers' emails.
 	ToOrder(ctx context.Context, runID string, limit int) ([]OrderInput, error)
-	// SetOrdered marks a box ordered and records the order on its invoice.
-	SetOrdered(ctx context.Context, b Box, orderID string) error
+	// SetOrdered marks the boxes ordered (each becomes the order with its
+	// OrderID) and records the orders on their invoices.
+	SetOrdered(ctx context.Context, bs []Box) error
 	// DeleteBoxes deletes up to limit allocated boxes of the run and
 	// returns them; ECONFLICT "box-run-approving" if a box of the run is
 	// ordered already.

@@ -8,7 +8,9 @@ import (
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/boxalloc"
+	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/inventory"
+	"github.com/shopd/shopd/order"
 	"github.com/shopd/shopd/subscription"
 )
 
@@ -313,23 +315,48 @@ func (s *Service) newBox(run Run, p period, ab boxalloc.Box, now time.Time) Box 
 func (s *Service) Approve(ctx context.Context, runID string) (Run, error) {
 	return s.drain(ctx, runID, RunApproved, EventRunApproved, func(tx Tx, run Run) (int, error) {
 		ins, err := tx.ToOrder(ctx, run.ID, s.batch())
-		if err != nil {
+		if err != nil || len(ins) == 0 {
 			return 0, err
 		}
 		now := s.now()
-		for _, in := range ins {
+		orders := make([]order.Order, len(ins))
+		boxes := make([]Box, len(ins))
+		ids := make([]string, len(ins))
+		var events []event.Event
+		for i, in := range ins {
 			o, err := subscription.NewPeriodOrder(in.Box.OrderID, in.Subscription, in.Invoice, in.Email, orderLines(in.Box), now)
 			if err != nil {
 				return 0, err
 			}
-			if err := subscription.SellOrder(ctx, tx, o, in.Box.WarehouseID, true); err != nil {
-				return 0, err
+			orders[i], boxes[i], ids[i] = o, in.Box, o.ID
+			for _, typ := range subscription.PaidOrderEvents {
+				e, err := event.New(typ, o.ID, o, o.UpdatedAt)
+				if err != nil {
+					return 0, err
+				}
+				events = append(events, e)
 			}
-			if err := tx.SetOrdered(ctx, in.Box, o.ID); err != nil {
-				return 0, err
-			}
-			shopd.CrashPoint("box.ordering") // inside the batch's transaction
 		}
+		if err := tx.InsertOrders(ctx, orders); err != nil {
+			return 0, err
+		}
+		if err := tx.AppendEvents(ctx, events); err != nil {
+			return 0, err
+		}
+		lapsed, err := tx.CommitReservations(ctx, ids)
+		if err != nil {
+			return 0, err
+		}
+		for _, id := range lapsed { // the box's hold lapsed: sell what its warehouse has now
+			i := slices.Index(ids, id)
+			if err := subscription.SellStock(ctx, tx, orders[i], boxes[i].WarehouseID, false); err != nil {
+				return 0, err
+			}
+		}
+		if err := tx.SetOrdered(ctx, boxes); err != nil {
+			return 0, err
+		}
+		shopd.CrashPoint("box.ordering") // inside the batch's transaction
 		return len(ins), nil
 	})
 }

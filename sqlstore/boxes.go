@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/shopd/shopd"
@@ -325,14 +326,25 @@ func (tx *Tx) ToOrder(ctx context.Context, runID string, limit int) ([]box.Order
 	return out, nil
 }
 
-// SetOrdered implements box.Tx.
-func (tx *Tx) SetOrdered(ctx context.Context, b box.Box, orderID string) error {
+// SetOrdered implements box.Tx: each box's order has the box's OrderID.
+func (tx *Tx) SetOrdered(ctx context.Context, bs []box.Box) error {
 	now := micros(tx.Now())
-	if _, err := tx.ExecContext(ctx, `UPDATE boxes SET status = 'ordered', order_id = $2, updated_at = $3 WHERE id = $1`, b.ID, orderID, now); err != nil {
-		return err
+	for chunk := range slices.Chunk(bs, 256) {
+		boxIDs, invIDs := []any{now}, []any{now}
+		for _, b := range chunk {
+			boxIDs, invIDs = append(boxIDs, b.ID), append(invIDs, b.InvoiceID)
+		}
+		in := `(` + invPlaceholders(2, len(chunk)) + `)`
+		if _, err := tx.ExecContext(ctx, `UPDATE boxes SET status = 'ordered', updated_at = $1 WHERE id IN `+in, boxIDs...); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE invoices SET updated_at = $1,
+			order_id = (SELECT b.order_id FROM boxes b WHERE b.invoice_id = invoices.id)
+			WHERE id IN `+in, invIDs...); err != nil {
+			return err
+		}
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE invoices SET order_id = $2, updated_at = $3 WHERE id = $1`, b.InvoiceID, orderID, now)
-	return err
+	return nil
 }
 
 // DeleteBoxes implements box.Tx.

@@ -23,6 +23,15 @@ func (tx *Tx) AppendEvent(ctx context.Context, e event.Event) error {
 	return err
 }
 
+// AppendEvents writes events in the transaction, up to 256 per statement.
+func (tx *Tx) AppendEvents(ctx context.Context, es []event.Event) error {
+	rows := make([][]any, len(es))
+	for i, e := range es {
+		rows[i] = []any{e.ID, e.Type, e.Subject, string(e.Data), micros(e.CreatedAt)}
+	}
+	return tx.insertRows(ctx, `INSERT INTO events (id, type, subject, data, created_at) VALUES `, rows)
+}
+
 // Events implements event.Store.
 func (s *EventStore) Events(ctx context.Context, f event.Filter) ([]event.Event, error) {
 	q := `SELECT id, type, subject, data, created_at FROM events WHERE 1 = 1`

@@ -966,23 +966,108 @@ func (tx *Tx) CommitReservation(ctx context.Context, reference string) (inventor
 	if len(lines) == 0 {
 		return invSettled(ctx, tx, reference)
 	}
-	now := micros(tx.Now())
 	out := inventory.Reservation{Reference: reference, ExpiresAt: fromMicros(lines[0].expires), Allocations: make([]inventory.Allocation, 0, len(lines))}
+	if err := invCommitLines(ctx, tx, lines); err != nil {
+		return out, err
+	}
 	for _, l := range lines {
-		var onHand int64
-		err := tx.QueryRowContext(ctx, `UPDATE stock SET on_hand = on_hand - $3, reserved = reserved - $3, updated_at = $4
-			WHERE sku = $1 AND warehouse_id = $2 AND reserved >= $3 RETURNING on_hand`, l.sku, l.w.id, l.quantity, now).Scan(&onHand)
-		if err != nil {
-			return out, fmt.Errorf("sqlstore: commit reservation %s: %w", l.id, err)
-		}
-		if err := invMovement(ctx, tx, inventory.KindSale, l.sku, l.w.id, -l.quantity, onHand, reference, "", ""); err != nil {
-			return out, err
-		}
 		out.Allocations = append(out.Allocations, inventory.Allocation{ID: l.id, SKU: l.sku, WarehouseID: l.w.id, Warehouse: l.w.code,
 			Quantity: l.quantity, State: inventory.ReservationCommitted})
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE stock_reservations SET state = 'committed', updated_at = $2 WHERE reference = $1 AND state = 'active'`, reference, now)
-	return out, err
+	return out, nil
+}
+
+// CommitReservations commits the active reservations of many references
+// at once, as CommitReservation does one (box approval sells hundreds of
+// boxes a transaction), and returns the references that hold nothing
+// active: never reserved, released, or committed already.
+func (tx *Tx) CommitReservations(ctx context.Context, references []string) ([]string, error) {
+	var lines []invActive
+	for chunk := range slices.Chunk(references, 256) {
+		rows, err := tx.QueryContext(ctx, `SELECT id, reference, sku, warehouse_id, quantity, expires_at FROM stock_reservations
+			WHERE reference IN (`+invPlaceholders(1, len(chunk))+`) AND state = 'active' ORDER BY id`+tx.Dialect().ForUpdate(), stringsToArgs(chunk)...)
+		if err != nil {
+			return nil, err
+		}
+		ls, err := invScanActive(ctx, tx, rows)
+		if err != nil {
+			return nil, err
+		}
+		lines = append(lines, ls...)
+	}
+	slices.SortFunc(lines, func(a, b invActive) int {
+		return cmp.Or(invRouteCmp(a.sku, a.w, b.sku, b.w), strings.Compare(a.id, b.id))
+	})
+	if err := invCommitLines(ctx, tx, lines); err != nil {
+		return nil, err
+	}
+	held := make(map[string]bool, len(lines))
+	for _, l := range lines {
+		held[l.reference] = true
+	}
+	var missing []string
+	for _, r := range references {
+		if !held[r] {
+			missing = append(missing, r)
+		}
+	}
+	return missing, nil
+}
+
+func stringsToArgs(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// invCommitLines turns locked active reservation lines (in routing order)
+// into sales: one update per stock row for all its lines, a sale movement
+// per line (with the on-hand figure after it), and the lines marked
+// committed.
+func invCommitLines(ctx context.Context, tx *Tx, lines []invActive) error {
+	now := micros(tx.Now())
+	var movements [][]any
+	refs := map[string]bool{}
+	for i := 0; i < len(lines); {
+		j := i + 1
+		total := lines[i].quantity
+		for j < len(lines) && lines[j].sku == lines[i].sku && lines[j].w.id == lines[i].w.id {
+			total += lines[j].quantity
+			j++
+		}
+		var onHand int64
+		err := tx.QueryRowContext(ctx, `UPDATE stock SET on_hand = on_hand - $3, reserved = reserved - $3, updated_at = $4
+			WHERE sku = $1 AND warehouse_id = $2 AND reserved >= $3 RETURNING on_hand`, lines[i].sku, lines[i].w.id, total, now).Scan(&onHand)
+		if err != nil {
+			return fmt.Errorf("sqlstore: commit reservation %s: %w", lines[i].id, err)
+		}
+		after := onHand + total // the figure before this row's sales, counted down line by line
+		for _, l := range lines[i:j] {
+			after -= l.quantity
+			movements = append(movements, []any{shopd.NewID(inventory.MovementPrefix), l.sku, l.w.id, string(inventory.KindSale),
+				-l.quantity, after, l.reference, "", "", now})
+			refs[l.reference] = true
+		}
+		i = j
+	}
+	if err := tx.insertRows(ctx, `INSERT INTO stock_movements (id, sku, warehouse_id, kind, delta, on_hand_after, reference, note, staff_key_id, created_at) VALUES `, movements); err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(refs))
+	for r := range refs {
+		ids = append(ids, r)
+	}
+	slices.Sort(ids)
+	for chunk := range slices.Chunk(ids, 256) {
+		args := append([]any{now}, stringsToArgs(chunk)...)
+		if _, err := tx.ExecContext(ctx, `UPDATE stock_reservations SET state = 'committed', updated_at = $1
+			WHERE reference IN (`+invPlaceholders(2, len(chunk))+`) AND state = 'active'`, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ReleaseReservation implements inventory.Tx.

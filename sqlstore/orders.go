@@ -21,35 +21,42 @@ func (db *DB) Orders() *OrderStore { return &OrderStore{db: db} }
 // InsertOrder stores a new order with its lines in the transaction. It
 // refuses an order that does not add up (order.Order.Check).
 func (tx *Tx) InsertOrder(ctx context.Context, o order.Order) error {
-	if err := o.Check(); err != nil {
-		return err
-	}
-	shipTo, err := json.Marshal(o.ShipTo)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO orders (id, customer_id, email, market, currency, status, tax_included,
-		subtotal, discount, discount_code, shipping, tax, total, refunded, ship_to, payment_id, created_at, updated_at, paid_at, canceled_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
-		o.ID, nullString(o.CustomerID), o.Email, o.Market, o.Total.Currency, o.Status, o.TaxIncluded,
-		o.Subtotal.Amount, o.Discount.Amount, o.DiscountCode, o.Shipping.Amount, o.Tax.Amount, o.Total.Amount, o.Refunded.Amount,
-		string(shipTo), o.PaymentID, micros(o.CreatedAt), micros(o.UpdatedAt), nullMicros(o.PaidAt), nullMicros(o.CanceledAt))
-	if err != nil {
-		return conflictOr(err, "order-exists", "An order with this ID exists.")
-	}
-	for i, l := range o.Lines {
-		opts, err := json.Marshal(l.Options)
+	return tx.InsertOrders(ctx, []order.Order{o})
+}
+
+// InsertOrders stores new orders with their lines in the transaction, a
+// statement for up to 256 orders and one for up to 256 lines (box
+// approval writes hundreds at once). It refuses an order that does not
+// add up (order.Order.Check).
+func (tx *Tx) InsertOrders(ctx context.Context, os []order.Order) error {
+	var orders, lines [][]any
+	for _, o := range os {
+		if err := o.Check(); err != nil {
+			return err
+		}
+		shipTo, err := json.Marshal(o.ShipTo)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines (id, order_id, position, variant_id, product_id, sku, title, options,
-			quantity, unit_price, subtotal, discount, tax, total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			l.ID, o.ID, i, l.VariantID, l.ProductID, l.SKU, l.Title, string(opts),
-			l.Quantity, l.UnitPrice.Amount, l.Subtotal.Amount, l.Discount.Amount, l.Tax.Amount, l.Total.Amount); err != nil {
-			return err
+		orders = append(orders, []any{o.ID, nullString(o.CustomerID), o.Email, o.Market, o.Total.Currency, string(o.Status), o.TaxIncluded,
+			o.Subtotal.Amount, o.Discount.Amount, o.DiscountCode, o.Shipping.Amount, o.Tax.Amount, o.Total.Amount, o.Refunded.Amount,
+			string(shipTo), o.PaymentID, micros(o.CreatedAt), micros(o.UpdatedAt), nullMicros(o.PaidAt), nullMicros(o.CanceledAt)})
+		for i, l := range o.Lines {
+			opts, err := json.Marshal(l.Options)
+			if err != nil {
+				return err
+			}
+			lines = append(lines, []any{l.ID, o.ID, i, l.VariantID, l.ProductID, l.SKU, l.Title, string(opts),
+				l.Quantity, l.UnitPrice.Amount, l.Subtotal.Amount, l.Discount.Amount, l.Tax.Amount, l.Total.Amount})
 		}
 	}
-	return nil
+	err := tx.insertRows(ctx, `INSERT INTO orders (id, customer_id, email, market, currency, status, tax_included,
+		subtotal, discount, discount_code, shipping, tax, total, refunded, ship_to, payment_id, created_at, updated_at, paid_at, canceled_at) VALUES `, orders)
+	if err != nil {
+		return conflictOr(err, "order-exists", "An order with this ID exists.")
+	}
+	return tx.insertRows(ctx, `INSERT INTO order_lines (id, order_id, position, variant_id, product_id, sku, title, options,
+		quantity, unit_price, subtotal, discount, tax, total) VALUES `, lines)
 }
 
 // UpdateOrderStatus stores an order's status, timestamps, refunded amount

@@ -85,21 +85,30 @@ func NewPeriodOrder(id string, s Subscription, inv Invoice, email string, lines 
 	return o, PriceFromTotal(&o)
 }
 
-// SellOrder stores a paid period order and sells its stock: if held, the
-// stock reserved under the order's ID (a box holds its stock from
-// allocation), else, or if that reservation lapsed, stock reserved now, at
-// warehouse if it is not "" (a box is packed where it was allocated). A shortage must not undo the
-// payment's record: the sale is tried in a savepoint, and the order stands
-// without it, with an order.out_of_stock event for staff.
+// PaidOrderEvents are the events of a period's order, paid when created.
+var PaidOrderEvents = []string{"order.created", "order.paid"}
+
+// SellOrder stores a paid period order, with its PaidOrderEvents, and
+// sells its stock (SellStock).
 func SellOrder(ctx context.Context, tx OrderTx, o order.Order, warehouse string, held bool) error {
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return err
 	}
-	for _, typ := range []string{"order.created", "order.paid"} {
+	for _, typ := range PaidOrderEvents {
 		if err := order.AppendEvent(ctx, tx, typ, o); err != nil {
 			return err
 		}
 	}
+	return SellStock(ctx, tx, o, warehouse, held)
+}
+
+// SellStock sells a stored paid order's stock: if held, the stock
+// reserved under the order's ID (a box holds its stock from allocation),
+// else, or if that reservation lapsed, stock reserved now, at warehouse if
+// it is not "" (a box is packed where it was allocated). A shortage must
+// not undo the payment's record: the sale is tried in a savepoint, and the
+// order stands without it, with an order.out_of_stock event for staff.
+func SellStock(ctx context.Context, tx OrderTx, o order.Order, warehouse string, held bool) error {
 	err := tx.Savepoint(ctx, func() error {
 		if held {
 			_, err := tx.CommitReservation(ctx, o.ID)
