@@ -182,6 +182,33 @@ func (b *boxBusiness) checkBoxStock(t testing.TB, boxes int) {
 	if want := int64(12*boxStockEach - 5*boxes); onHand != want || reserved != 0 || sold != int64(5*boxes) {
 		t.Fatalf("stock: on hand %d (want %d), reserved %d, sold %d (want %d)", onHand, want, reserved, sold, 5*boxes)
 	}
+	// The ledger explains every row: each movement's on-hand figure is the
+	// previous one plus its delta, and the last is the row's on hand.
+	rows, err := pool.Query(`SELECT m.sku, m.warehouse_id, m.delta, m.on_hand_after, s.on_hand FROM stock_movements m
+		JOIN stock s ON s.sku = m.sku AND s.warehouse_id = m.warehouse_id ORDER BY m.sku, m.warehouse_id, m.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	type key struct{ sku, warehouse string }
+	last := map[key]int64{}
+	current := map[key]int64{}
+	for rows.Next() {
+		var k key
+		var delta, after, now int64
+		if err := rows.Scan(&k.sku, &k.warehouse, &delta, &after, &now); err != nil {
+			t.Fatal(err)
+		}
+		if after != last[k]+delta {
+			t.Fatalf("%v: movement to %d after %d with delta %d", k, after, last[k], delta)
+		}
+		last[k], current[k] = after, now
+	}
+	for k, after := range last {
+		if after != current[k] {
+			t.Fatalf("%v: the ledger ends at %d, the row holds %d", k, after, current[k])
+		}
+	}
 }
 
 func TestAllocateCommand(t *testing.T) {
