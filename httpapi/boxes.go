@@ -195,21 +195,30 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	if s.Boxes == nil {
 		return errNoBoxes
 	}
+	q := r.URL.Query()
+	return respondPage(w, r, func(limit int) ([]box.Run, error) {
+		return s.Boxes.Runs(r.Context(), box.RunFilter{PlanID: q.Get("plan"), Period: q.Get("period"), Before: q.Get("cursor"), Limit: limit})
+	}, func(run box.Run) string { return run.ID }, runOut)
+}
+
+// respondPage answers a page of a newest-first list: list is asked for one
+// more than the page to learn whether another follows; the cursor is the
+// last item's ID.
+func respondPage[T, J any](w http.ResponseWriter, r *http.Request, list func(limit int) ([]T, error), id func(T) string, view func(T) J) error {
 	limit, err := queryInt(r, "limit", 20, 1, box.MaxPageSize)
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	runs, err := s.Boxes.Runs(r.Context(), box.RunFilter{PlanID: q.Get("plan"), Period: q.Get("period"), Before: q.Get("cursor"), Limit: limit + 1})
+	items, err := list(limit + 1)
 	if err != nil {
 		return err
 	}
-	out := List[runJSON]{Data: []runJSON{}}
-	if len(runs) > limit {
-		runs, out.NextCursor = runs[:limit], runs[limit-1].ID
+	out := List[J]{Data: []J{}}
+	if len(items) > limit {
+		items, out.NextCursor = items[:limit], id(items[limit-1])
 	}
-	for _, run := range runs {
-		out.Data = append(out.Data, runOut(run))
+	for _, it := range items {
+		out.Data = append(out.Data, view(it))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	return respond(w, http.StatusOK, out)
@@ -254,24 +263,10 @@ func (s *Server) respondBoxes(w http.ResponseWriter, r *http.Request, list func(
 	if s.Boxes == nil {
 		return errNoBoxes
 	}
-	limit, err := queryInt(r, "limit", 20, 1, box.MaxPageSize)
-	if err != nil {
-		return err
-	}
 	q := r.URL.Query()
-	bs, err := list(box.BoxFilter{Status: box.Status(q.Get("status")), Before: q.Get("cursor"), Limit: limit + 1})
-	if err != nil {
-		return err
-	}
-	out := List[boxJSON]{Data: []boxJSON{}}
-	if len(bs) > limit {
-		bs, out.NextCursor = bs[:limit], bs[limit-1].ID
-	}
-	for _, b := range bs {
-		out.Data = append(out.Data, boxOut(b))
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	return respond(w, http.StatusOK, out)
+	return respondPage(w, r, func(limit int) ([]box.Box, error) {
+		return list(box.BoxFilter{Status: box.Status(q.Get("status")), Before: q.Get("cursor"), Limit: limit})
+	}, func(b box.Box) string { return b.ID }, boxOut)
 }
 
 // listRunBoxes serves GET /v1/admin/box-runs/{run}/boxes.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -164,14 +165,19 @@ func (b *boxBusiness) checkBoxes(t testing.TB, plan, period string, paid int) in
 	return len(boxes)
 }
 
+// mainPool returns the store's connection pool that writes.
+func mainPool(db *sqlstore.DB) *sql.DB {
+	if pool := db.Pools()["main"]; pool != nil {
+		return pool
+	}
+	return db.Pools()["write"]
+}
+
 // checkBoxStock verifies that every unit the boxes hold was sold once and
 // no stock is left reserved.
 func (b *boxBusiness) checkBoxStock(t testing.TB, boxes int) {
 	t.Helper()
-	pool := b.db.Pools()["main"]
-	if pool == nil {
-		pool = b.db.Pools()["write"]
-	}
+	pool := mainPool(b.db)
 	var onHand, reserved, sold int64
 	if err := pool.QueryRow(`SELECT COALESCE(SUM(on_hand), 0), COALESCE(SUM(reserved), 0) FROM stock`).Scan(&onHand, &reserved); err != nil {
 		t.Fatal(err)

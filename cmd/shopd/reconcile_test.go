@@ -32,12 +32,8 @@ func TestReconcileOnTestClock(t *testing.T) {
 			}
 			inDoubt := func() int {
 				t.Helper()
-				pool := st.db.Pools()["main"]
-				if pool == nil {
-					pool = st.db.Pools()["write"]
-				}
 				var n int
-				if err := pool.QueryRow(`SELECT COUNT(*) FROM payments WHERE status NOT IN ('succeeded', 'failed', 'canceled')`).Scan(&n); err != nil {
+				if err := mainPool(st.db).QueryRow(`SELECT COUNT(*) FROM payments WHERE status NOT IN ('succeeded', 'failed', 'canceled')`).Scan(&n); err != nil {
 					t.Fatal(err)
 				}
 				return n
