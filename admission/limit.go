@@ -77,8 +77,9 @@ type Limiter struct {
 }
 
 type limShard struct {
-	mu sync.Mutex
-	m  map[string]*bucket
+	mu    sync.Mutex
+	m     map[string]*bucket
+	swept time.Time // the last scan for refilled buckets
 }
 
 type bucket struct {
@@ -132,15 +133,20 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	return false, time.Duration(math.Ceil((1 - b.tokens) / l.refill))
 }
 
-// evict drops the shard's full buckets, or one bucket if none is full.
+// evict drops the shard's full buckets, or one bucket if none is full. The
+// scan for full buckets runs at most every 100 ms per shard, so a flood of
+// new keys costs O(1) each.
 func (l *Limiter) evict(s *limShard, now time.Time) {
-	for k, b := range s.m {
-		if b.tokens+float64(now.Sub(b.at))*l.refill >= float64(l.limit.N) {
-			delete(s.m, k)
+	if now.Sub(s.swept) >= 100*time.Millisecond {
+		s.swept = now
+		for k, b := range s.m {
+			if b.tokens+float64(now.Sub(b.at))*l.refill >= float64(l.limit.N) {
+				delete(s.m, k)
+			}
 		}
-	}
-	if len(s.m) < l.perKey {
-		return
+		if len(s.m) < l.perKey {
+			return
+		}
 	}
 	for k := range s.m {
 		delete(s.m, k)
