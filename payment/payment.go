@@ -137,6 +137,12 @@ type Settlement struct {
 	At             time.Time
 }
 
+// PaymentSettlement is an outcome to record on a payment.
+type PaymentSettlement struct {
+	ID string
+	Settlement
+}
+
 // Filter selects payments for staff, newest first.
 type Filter struct {
 	Status    Status
@@ -165,6 +171,21 @@ type Tx interface {
 	SettlePayment(ctx context.Context, id string, s Settlement) (ok bool, err error)
 	// MarkPaymentInDoubt makes an unsettled payment in_doubt and drops its lease.
 	MarkPaymentInDoubt(ctx context.Context, id string, now time.Time) error
+
+	// Batches (ExecuteBatch): the same changes to many payments, each in a
+	// few statements whatever the number of payments.
+
+	// ClaimPayments is ClaimPayment for many payments: it returns those whose
+	// lease it took, in no particular order; the others are left as they are.
+	ClaimPayments(ctx context.Context, ids []string, now, until time.Time, attempt bool) ([]Payment, error)
+	// SettlePayments is SettlePayment for many payments: it records each
+	// outcome on a payment still unsettled and returns the payments it
+	// settled, as they now stand, in no particular order.
+	SettlePayments(ctx context.Context, ss []PaymentSettlement) ([]Payment, error)
+	// MarkPaymentsInDoubt is MarkPaymentInDoubt for many payments.
+	MarkPaymentsInDoubt(ctx context.Context, ids []string, now time.Time) error
+	// AppendEvents writes events in the transaction, as AppendEvent does.
+	AppendEvents(ctx context.Context, es []event.Event) error
 	// UpdatePaymentStatus moves a payment from one settled status to
 	// another (capture, void); ok is false if it was not in status from.
 	UpdatePaymentStatus(ctx context.Context, id string, from, to Status, captured int64, now time.Time) (ok bool, err error)

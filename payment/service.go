@@ -37,6 +37,14 @@ const (
 // transaction, because the transaction may be retried.
 type SettleHook func(ctx context.Context, tx Tx, p Payment) error
 
+// BatchSettleHook is a SettleHook for many payments settled in one
+// transaction (ExecuteBatch records outcomes so); a single settlement calls
+// it with one payment, so every path runs the same code. The same rules
+// apply: it runs exactly once per payment, in the settling transaction, with
+// no effect outside it. If it returns an error the transaction rolls back
+// and the payments are settled again one by one.
+type BatchSettleHook func(ctx context.Context, tx Tx, ps []Payment) error
+
 // Option configures a Service.
 type Option func(*Service)
 
@@ -69,7 +77,7 @@ type Service struct {
 	callTimeout    time.Duration
 
 	mu    sync.RWMutex
-	hooks []SettleHook
+	hooks []BatchSettleHook
 }
 
 // NewService returns a Service on store. Without WithGateway it can record
@@ -85,9 +93,34 @@ func NewService(store Store, clock shopd.Clock, opts ...Option) *Service {
 // OnSettle adds a hook run when a payment settles; see SettleHook. Modules
 // register their hooks while the application is wired, before serving.
 func (s *Service) OnSettle(h SettleHook) {
+	s.OnSettleBatch(func(ctx context.Context, tx Tx, ps []Payment) error {
+		for _, p := range ps {
+			if err := h(ctx, tx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// OnSettleBatch adds a hook run when payments settle; see BatchSettleHook.
+func (s *Service) OnSettleBatch(h BatchSettleHook) {
 	s.mu.Lock()
 	s.hooks = append(s.hooks, h)
 	s.mu.Unlock()
+}
+
+// runHooks runs the settle hooks over payments settled in tx.
+func (s *Service) runHooks(ctx context.Context, tx Tx, ps []Payment) error {
+	s.mu.RLock()
+	hooks := s.hooks
+	s.mu.RUnlock()
+	for _, h := range hooks {
+		if err := h(ctx, tx, ps); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Gateway returns a configured gateway by name.
@@ -302,9 +335,6 @@ func settlementOf(ch Charge, now time.Time) (Settlement, error) {
 // in one transaction. If another caller settled the payment first, nothing
 // is written and the payment is returned as that caller left it.
 func (s *Service) settle(ctx context.Context, id string, st Settlement) (Payment, error) {
-	s.mu.RLock()
-	hooks := s.hooks
-	s.mu.RUnlock()
 	var p Payment
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		ok, err := tx.SettlePayment(ctx, id, st)
@@ -314,23 +344,20 @@ func (s *Service) settle(ctx context.Context, id string, st Settlement) (Payment
 		if p, err = tx.PaymentForUpdate(ctx, id); err != nil || !ok {
 			return err
 		}
-		typ := map[Status]string{StatusSucceeded: "payment.succeeded", StatusAuthorized: "payment.authorized",
-			StatusFailed: "payment.failed", StatusVoided: "payment.voided"}[st.Status]
-		if err := appendEvent(ctx, tx, typ, p); err != nil {
+		if err := appendEvent(ctx, tx, settledEvents[st.Status], p); err != nil {
 			return err
 		}
-		for _, h := range hooks {
-			if err := h(ctx, tx, p); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.runHooks(ctx, tx, []Payment{p})
 	})
 	if err != nil {
 		return Payment{}, fmt.Errorf("payment %s: record outcome: %w", id, err)
 	}
 	return p, outcomeErr(p)
 }
+
+// settledEvents are the event types of settlements by status.
+var settledEvents = map[Status]string{StatusSucceeded: "payment.succeeded", StatusAuthorized: "payment.authorized",
+	StatusFailed: "payment.failed", StatusVoided: "payment.voided"}
 
 // FailureNotCharged is the failure type of a payment the gateway never
 // charged because it never got the request (the process died before the

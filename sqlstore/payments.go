@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/shopd/shopd"
@@ -114,16 +116,7 @@ func (tx *Tx) DuePayments(ctx context.Context, before, now time.Time, limit int)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []payment.Payment
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return appendPayments(nil, rows)
 }
 
 // InsertPaymentRefund implements payment.Tx: one conditional UPDATE reserves
@@ -247,16 +240,7 @@ func (s *PaymentStore) Payments(ctx context.Context, f payment.Filter) ([]paymen
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []payment.Payment{}
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return appendPayments([]payment.Payment{}, rows)
 }
 
 // PaymentRefunds implements payment.Store.
@@ -433,4 +417,146 @@ func (l *TestGatewayLedger) TestCharges(ctx context.Context, f testgateway.Filte
 		(SELECT COUNT(*) FROM test_gateway_refunds)
 		FROM test_gateway_charges`).Scan(&c.Attempts, &c.Authorized, &c.Captured, &c.Declined, &c.Voided, &c.Refunds)
 	return out, c, err
+}
+
+// InsertPayments records pending payments, as InsertPayment does, with
+// multi-row INSERTs. ECONFLICT if an ID or key exists.
+func (tx *Tx) InsertPayments(ctx context.Context, ps []payment.Payment) error {
+	rows := make([][]any, len(ps))
+	for i, p := range ps {
+		rows[i] = []any{p.ID, p.Reference, p.CustomerID, p.Amount.Amount, p.Amount.Currency, p.Capture, p.Method.Token, p.Method.Brand,
+			p.Method.Last4, p.Method.ExpMonth, p.Method.ExpYear, p.Description, string(p.Status), p.Gateway, p.IdempotencyKey,
+			p.ChargeID, p.Captured, p.Refunded, p.FailureType, p.FailureMessage, p.HardDecline, p.Attempts, micros(p.LockedUntil),
+			micros(p.CreatedAt), micros(p.UpdatedAt), nullMicros(p.SettledAt)}
+	}
+	err := tx.insertRows(ctx, `INSERT INTO payments (`+paymentColumns+`) VALUES `, rows)
+	return conflictOr(err, "payment-exists", "A payment with this ID or idempotency key exists.")
+}
+
+// ClaimPayments implements payment.Tx with one conditional UPDATE per few
+// hundred payments, so that of many concurrent callers exactly one gets
+// each lease.
+func (tx *Tx) ClaimPayments(ctx context.Context, ids []string, now, until time.Time, attempt bool) ([]payment.Payment, error) {
+	inc := 0
+	if attempt {
+		inc = 1
+	}
+	var out []payment.Payment
+	for in, ids := range inLists(ids, 4) {
+		rows, err := tx.QueryContext(ctx, `UPDATE payments SET locked_until = $1, attempts = attempts + $2, updated_at = $3
+			WHERE id IN `+in+` AND status IN ('pending', 'in_doubt') AND locked_until <= $3
+			RETURNING `+paymentColumns, append([]any{micros(until), inc, micros(now)}, ids...)...)
+		if err != nil {
+			return nil, err
+		}
+		if out, err = appendPayments(out, rows); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SettlePayments implements payment.Tx with one UPDATE per few hundred
+// payments.
+func (tx *Tx) SettlePayments(ctx context.Context, ss []payment.PaymentSettlement) ([]payment.Payment, error) {
+	var out []payment.Payment
+	for chunk := range chunks(tx, ss, len(settleColumns), 1000) {
+		values := make([][]any, len(chunk))
+		for i, s := range chunk {
+			values[i] = []any{s.ID, string(s.Status), s.ChargeID, s.Captured, s.FailureType, s.FailureMessage, s.HardDecline, micros(s.At)}
+		}
+		with, args := tx.valuesCTE("v", settleColumns, values)
+		rows, err := tx.QueryContext(ctx, with+` UPDATE payments SET status = v.status, charge_id = v.charge_id, captured = v.captured,
+			failure_type = v.failure_type, failure_message = v.failure_message, hard_decline = v.hard_decline, locked_until = 0,
+			updated_at = v.at, settled_at = v.at
+			FROM v WHERE payments.id = v.id AND `+tx.unindexed("payments.status")+` IN ('pending', 'in_doubt')
+			RETURNING `+qualified("payments", paymentColumns), args...)
+		if err != nil {
+			return nil, err
+		}
+		if out, err = appendPayments(out, rows); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// settleColumns are the values of SettlePayments, with their types.
+var settleColumns = []column{{"id", "TEXT"}, {"status", "TEXT"}, {"charge_id", "TEXT"}, {"captured", "BIGINT"},
+	{"failure_type", "TEXT"}, {"failure_message", "TEXT"}, {"hard_decline", "BOOLEAN"}, {"at", "BIGINT"}}
+
+// MarkPaymentsInDoubt implements payment.Tx.
+func (tx *Tx) MarkPaymentsInDoubt(ctx context.Context, ids []string, now time.Time) error {
+	for in, ids := range inLists(ids, 2) {
+		if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = 'in_doubt', locked_until = 0, updated_at = $1
+			WHERE id IN `+in+` AND status IN ('pending', 'in_doubt')`, append([]any{micros(now)}, ids...)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendPayments scans rows of paymentColumns and closes them.
+func appendPayments(out []payment.Payment, rows *sql.Rows) ([]payment.Payment, error) {
+	defer rows.Close()
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+var _ testgateway.BatchLedger = (*TestGatewayLedger)(nil)
+
+// RecordTestCharges implements testgateway.BatchLedger: multi-row INSERTs
+// that skip taken keys, then a SELECT of the stored entries, in one
+// transaction.
+func (l *TestGatewayLedger) RecordTestCharges(ctx context.Context, es []testgateway.Entry) ([]testgateway.Entry, error) {
+	out := make([]testgateway.Entry, 0, len(es))
+	err := l.db.InTx(ctx, func(tx *Tx) error {
+		out = out[:0]
+		for chunk := range slices.Chunk(es, statementSizes[0]) {
+			rows := make([][]any, len(chunk))
+			keys := make([]string, len(chunk))
+			for i, e := range chunk {
+				rows[i] = []any{e.ID, e.Key, e.Reference, e.Token, e.Amount.Amount, e.Amount.Currency, string(e.Status), e.Captured,
+					e.Refunded, e.DeclineType, micros(e.CreatedAt), micros(e.UpdatedAt)}
+				keys[i] = e.Key
+			}
+			if err := tx.insertRows(ctx, `INSERT INTO test_gateway_charges (`+chargeColumns+`) VALUES `, rows,
+				` ON CONFLICT (idempotency_key) DO NOTHING`); err != nil {
+				return err
+			}
+			in, args := inList(keys)
+			rs, err := tx.QueryContext(ctx, `SELECT `+chargeColumns+` FROM test_gateway_charges WHERE idempotency_key IN `+in, args...)
+			if err != nil {
+				return err
+			}
+			byKey := make(map[string]testgateway.Entry, len(chunk))
+			for rs.Next() {
+				e, err := scanCharge(rs)
+				if err != nil {
+					rs.Close()
+					return err
+				}
+				byKey[e.Key] = e
+			}
+			rs.Close()
+			if err := rs.Err(); err != nil {
+				return err
+			}
+			for _, e := range chunk {
+				stored, ok := byKey[e.Key]
+				if !ok {
+					return fmt.Errorf("sqlstore: test gateway charge %s was not stored", e.Key)
+				}
+				out = append(out, stored)
+			}
+		}
+		return nil
+	})
+	return out, err
 }

@@ -49,8 +49,15 @@ func (b *Biller) RetryInvoice(ctx context.Context, id string) (RunResult, error)
 		if err != nil {
 			return err
 		}
-		charge, err = b.attempt(ctx, tx, s, &inv, now)
-		return err
+		var w billingWrites
+		if err := b.attempt(&w, s, &inv, false, now); err != nil {
+			return err
+		}
+		if err := w.write(ctx, tx); err != nil {
+			return err
+		}
+		charge = w.paymentIDs()[0]
+		return nil
 	})
 	if err != nil || charge == "" {
 		return RunResult{}, err

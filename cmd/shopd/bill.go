@@ -22,7 +22,9 @@ func billCmd(ctx context.Context, c *cli, args []string) error {
 	d := platform.BindDatabase(f)
 	pf := bindPaymentFlags(f)
 	nowFlag := f.String("now", "", "", "bill as of this time (RFC 3339), e.g. 2027-03-01T00:00:00Z")
-	concurrency := f.Int("concurrency", "SHOPD_BILLING_CONCURRENCY", 64, "charges in flight at once (1 to 1000)")
+	concurrency := f.Int("concurrency", "SHOPD_BILLING_CONCURRENCY", subscription.DefaultBillingConcurrency, "charges in flight at once (1 to 1000)")
+	rate := f.Int("charge-rate", "SHOPD_BILLING_CHARGE_RATE", 0,
+		"charges per second at most; 0 keeps under the gateway's published rate limit (Stripe: 50 in live mode), if any")
 	asJSON := f.Bool("json", "", false, "print the result as JSON")
 	if err := parse(f, args); err != nil {
 		return err
@@ -38,6 +40,9 @@ func billCmd(ctx context.Context, c *cli, args []string) error {
 	if *concurrency < 1 || *concurrency > 1000 {
 		return usagef("--concurrency must be from 1 to 1000")
 	}
+	if *rate < 0 {
+		return usagef("--charge-rate must not be negative")
+	}
 	if err := pf.validate(); err != nil {
 		return usagef("%v", err)
 	}
@@ -49,7 +54,7 @@ func billCmd(ctx context.Context, c *cli, args []string) error {
 	if err := a.withPayments(pf); err != nil {
 		return err
 	}
-	a.biller.Concurrency = *concurrency
+	a.biller.Concurrency, a.biller.Rate = *concurrency, float64(*rate)
 	start := time.Now()
 	res, err := a.biller.Run(ctx)
 	if err != nil {

@@ -53,6 +53,11 @@ type Config struct {
 	HTTPClient    *http.Client  // optional
 	Clock         shopd.Clock   // SystemClock if nil
 	Tolerance     time.Duration // webhook signature age limit; 5 minutes if zero
+	// RateLimit is the calls per second the account may make
+	// (payment.RateLimited), which bulk callers such as billing runs stay
+	// under; Stripe's published default if zero: 100 in live mode, 25 in
+	// test mode (sandboxes). Set it when Stripe has raised the account's.
+	RateLimit float64
 }
 
 // Gateway is the Stripe adapter. It is safe for concurrent use.
@@ -91,6 +96,22 @@ func New(cfg Config) (*Gateway, error) {
 
 // Name implements payment.Gateway.
 func (g *Gateway) Name() string { return Name }
+
+var _ payment.RateLimited = (*Gateway)(nil)
+
+// RateLimit implements payment.RateLimited: Config.RateLimit, or Stripe's
+// published default for the key's mode. Stripe counts every request, and
+// a charge makes two (create, confirm), so bulk callers get half of it.
+func (g *Gateway) RateLimit() float64 {
+	limit := g.cfg.RateLimit
+	if limit <= 0 {
+		limit = 25
+		if strings.HasPrefix(g.cfg.SecretKey, "sk_live_") || strings.HasPrefix(g.cfg.SecretKey, "rk_live_") {
+			limit = 100
+		}
+	}
+	return limit / 2
+}
 
 // createParams are the parameters of the create call; Lookup must send
 // exactly the same ones.

@@ -100,8 +100,23 @@ type Ledger interface {
 	TestCharges(ctx context.Context, f Filter) ([]Entry, Counts, error)
 }
 
+// BatchLedger is a Ledger that records many charges in one transaction.
+// The gateway then records the charges of concurrent Authorize calls
+// together (each call still returns only once its charge is committed), as
+// a real processor's ledger absorbs many calls at once.
+type BatchLedger interface {
+	Ledger
+	// RecordTestCharges is RecordTestCharge for many entries, in one
+	// transaction: it returns the stored entry of each, in order.
+	RecordTestCharges(ctx context.Context, es []Entry) ([]Entry, error)
+}
+
 // Options inject faults and latency.
 type Options struct {
+	// RateLimit is the calls per second the gateway publishes as its limit
+	// (payment.RateLimited), which bulk callers stay under; it does not
+	// refuse calls over it. 0 publishes none.
+	RateLimit   float64
 	Latency     time.Duration // added to every call
 	SlowLatency time.Duration // added by tok_slow; 2s if zero
 	// ErrorRate is the fraction (0–1) of Authorize, Capture, Void and Refund
@@ -121,9 +136,27 @@ type Gateway struct {
 	opts   Options
 	mu     sync.Mutex
 	rnd    *rand.Rand
+
+	// Charges waiting to be recorded together (BatchLedger), and whether a
+	// caller is recording a group now.
+	recordMu  sync.Mutex
+	toRecord  []*recordCall
+	recording bool
+}
+
+// recordCall is one charge waiting to be recorded, and its outcome.
+type recordCall struct {
+	e    Entry
+	out  Entry
+	err  error
+	done chan struct{}
 }
 
 var _ payment.Gateway = (*Gateway)(nil)
+var _ payment.RateLimited = (*Gateway)(nil)
+
+// RateLimit implements payment.RateLimited: Options.RateLimit.
+func (g *Gateway) RateLimit() float64 { return g.opts.RateLimit }
 
 // New returns a test gateway keeping its ledger in ledger.
 func New(ledger Ledger, opts Options) *Gateway {
@@ -224,12 +257,9 @@ func (g *Gateway) Authorize(ctx context.Context, req payment.AuthorizeRequest) (
 	if req.Key == "" {
 		return payment.Charge{}, shopd.Errorf(shopd.EINVALID, "test gateway: an idempotency key is required")
 	}
-	// A replayed key answers what the first call did, whatever the token.
-	if e, err := g.ledger.TestCharge(ctx, req.Key); err == nil {
-		return g.replay(e, req)
-	} else if shopd.ErrorCode(err) != shopd.ENOTFOUND {
-		return payment.Charge{}, payment.Unknown(err)
-	}
+	// A replayed key answers what the first call did, whatever the token:
+	// recording a charge under a key that has one returns the first (and
+	// tok_error never records one).
 	switch req.Token {
 	case "tok_error":
 		return payment.Charge{}, payment.Unknown(errServer)
@@ -249,7 +279,7 @@ func (g *Gateway) Authorize(ctx context.Context, req payment.AuthorizeRequest) (
 	} else if typ != "" {
 		return payment.Charge{}, payment.Unknown(errors.New(typ))
 	}
-	stored, err := g.ledger.RecordTestCharge(ctx, e)
+	stored, err := g.record(ctx, e)
 	if err != nil {
 		return payment.Charge{}, payment.Unknown(err)
 	}
@@ -265,6 +295,56 @@ func (g *Gateway) Authorize(ctx context.Context, req payment.AuthorizeRequest) (
 		return payment.Charge{}, payment.Unknown(errServer)
 	}
 	return charge(stored)
+}
+
+// record records a charge. With a BatchLedger, the charges of concurrent
+// calls are recorded together: a goroutine, started when the first charge
+// waits and ended when none does, records every charge waiting, group
+// after group; each caller waits for its own.
+func (g *Gateway) record(ctx context.Context, e Entry) (Entry, error) {
+	bl, ok := g.ledger.(BatchLedger)
+	if !ok {
+		return g.ledger.RecordTestCharge(ctx, e)
+	}
+	c := &recordCall{e: e, done: make(chan struct{})}
+	g.recordMu.Lock()
+	g.toRecord = append(g.toRecord, c)
+	if !g.recording {
+		g.recording = true
+		// One caller's cancellation must not fail the others' charges.
+		go g.recordLoop(context.WithoutCancel(ctx), bl)
+	}
+	g.recordMu.Unlock()
+	<-c.done
+	return c.out, c.err
+}
+
+// recordLoop records the waiting charges until none waits.
+func (g *Gateway) recordLoop(ctx context.Context, bl BatchLedger) {
+	for {
+		g.recordMu.Lock()
+		group := g.toRecord
+		g.toRecord = nil
+		if len(group) == 0 {
+			g.recording = false
+			g.recordMu.Unlock()
+			return
+		}
+		g.recordMu.Unlock()
+		es := make([]Entry, len(group))
+		for i, c := range group {
+			es[i] = c.e
+		}
+		stored, err := bl.RecordTestCharges(ctx, es)
+		for i, c := range group {
+			if err != nil {
+				c.err = err
+			} else {
+				c.out = stored[i]
+			}
+			close(c.done)
+		}
+	}
 }
 
 // declineType says whether the request is declined, and how. A non-empty

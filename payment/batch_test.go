@@ -1,0 +1,176 @@
+package payment_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/event"
+	"github.com/shopd/shopd/payment"
+	"github.com/shopd/shopd/payment/testgateway"
+	"github.com/shopd/shopd/sqlstore/storetest"
+)
+
+// TestBatch executes payments of every kind in one Batch, on each engine:
+// each is reported once with what Execute would have answered; each
+// settled one ran the batch hook exactly once, in its settling
+// transaction, with its payment event; the gateway charged each pending
+// payment once and the others not at all; and the calls kept to the rate.
+func TestBatch(t *testing.T) {
+	ctx := context.Background()
+	for _, d := range storetest.Engines(t) {
+		t.Run(d.String(), func(t *testing.T) {
+			db := storetest.Open(t, d)
+			clock := shopd.NewTestClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+			gw := testgateway.New(db.TestGatewayLedger(), testgateway.Options{Clock: clock, RateLimit: 40})
+			svc := payment.NewService(db.Payments(), clock, payment.WithGateway(gw), payment.WithCallTimeout(2*time.Second))
+			var mu sync.Mutex
+			hooked := map[string]int{}
+			svc.OnSettleBatch(func(ctx context.Context, tx payment.Tx, ps []payment.Payment) error {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, p := range ps {
+					hooked[p.ID]++
+					e, err := event.New("test.settled", p.ID, nil, p.UpdatedAt)
+					if err != nil {
+						return err
+					}
+					if err := tx.AppendEvent(ctx, e); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			create := func(token string) payment.Payment {
+				t.Helper()
+				p, err := svc.Create(ctx, payment.Request{Reference: shopd.NewID("ord"), Amount: shopd.Money{Amount: 1000, Currency: "USD"},
+					Capture: true, Method: payment.Method{Token: token}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			// Already settled, in doubt, and leased by another caller.
+			settled := create("tok_visa")
+			if _, err := svc.Execute(ctx, settled.ID); err != nil {
+				t.Fatal(err)
+			}
+			doubt := create("tok_error")
+			if _, err := svc.Execute(ctx, doubt.ID); !payment.IsUnknownOutcome(err) {
+				t.Fatalf("tok_error: %v, want an unknown outcome", err)
+			}
+			leased := create("tok_visa")
+			if err := db.Payments().InTx(ctx, func(tx payment.Tx) error {
+				_, ok, err := tx.ClaimPayment(ctx, leased.ID, clock.Now(), clock.Now().Add(time.Hour), true)
+				if !ok {
+					return errors.New("not claimed")
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			hookedBefore := map[string]int{settled.ID: 1, doubt.ID: 0, leased.ID: 0}
+
+			want := map[string]struct {
+				status payment.Status
+				err    string // "", "decline", "unknown", "in-progress"
+			}{
+				settled.ID: {payment.StatusSucceeded, ""},
+				doubt.ID:   {payment.StatusFailed, "decline"}, // looked up: never charged
+				leased.ID:  {payment.StatusPending, "in-progress"},
+			}
+			ids := []string{settled.ID, doubt.ID, leased.ID}
+			for _, c := range []struct {
+				token  string
+				status payment.Status
+				err    string
+			}{
+				{"tok_visa", payment.StatusSucceeded, ""},
+				{"tok_visa", payment.StatusSucceeded, ""},
+				{"tok_mastercard", payment.StatusSucceeded, ""},
+				{"tok_declined", payment.StatusFailed, "decline"},
+				{"tok_stolen", payment.StatusFailed, "decline"},
+				{"tok_error", payment.StatusInDoubt, "unknown"},
+				{"tok_error_after_charge", payment.StatusInDoubt, "unknown"},
+				{"tok_visa", payment.StatusSucceeded, ""},
+				{"tok_visa", payment.StatusSucceeded, ""},
+				{"tok_visa", payment.StatusSucceeded, ""},
+			} {
+				p := create(c.token)
+				ids = append(ids, p.ID)
+				want[p.ID] = struct {
+					status payment.Status
+					err    string
+				}{c.status, c.err}
+			}
+
+			reported := map[string]int{}
+			start := time.Now()
+			b := svc.NewBatch(ctx, payment.BatchOptions{Concurrency: 3}, func(p payment.Payment, err error) {
+				reported[p.ID]++ // report is called from one goroutine at a time
+				kind := ""
+				_, declined := payment.DeclineOf(err)
+				switch {
+				case declined:
+					kind = "decline"
+				case payment.IsUnknownOutcome(err):
+					kind = "unknown"
+				case errors.Is(err, payment.ErrInProgress):
+					kind = "in-progress"
+				case err != nil:
+					kind = err.Error()
+				}
+				if w := want[p.ID]; p.Status != w.status || kind != w.err {
+					t.Errorf("payment %s: %s, %q; want %s, %q", p.ID, p.Status, kind, w.status, w.err)
+				}
+			})
+			b.Submit(ids[:5])
+			b.Submit(ids[5:])
+			b.Close()
+			elapsed := time.Since(start)
+
+			for _, id := range ids {
+				if reported[id] != 1 {
+					t.Errorf("payment %s reported %d times, want once", id, reported[id])
+				}
+				p, err := svc.Payment(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Status != want[id].status {
+					t.Errorf("payment %s stored as %s, want %s", id, p.Status, want[id].status)
+				}
+				wantHooks := hookedBefore[id]
+				if _, ok := hookedBefore[id]; !ok && p.Status.Settled() {
+					wantHooks = 1
+				}
+				if id == doubt.ID {
+					wantHooks = 1
+				}
+				evs, err := event.NewService(db.Events()).Events(ctx, event.Filter{Type: "test.settled", Subject: id, Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if hooked[id] != wantHooks || len(evs) != wantHooks {
+					t.Errorf("payment %s (%s): hook ran %d times, %d committed; want %d", id, p.Status, hooked[id], len(evs), wantHooks)
+				}
+			}
+			_, counts, err := gw.Charges(ctx, testgateway.Filter{Limit: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Captured: the settled payment, 6 good cards, tok_error_after_charge.
+			if counts.Captured != 8 || counts.Declined != 2 {
+				t.Errorf("gateway: %+v; want 8 captured and 2 declined", counts)
+			}
+			// 10 Authorize calls at 40/s, after a burst of 100 ms (5 calls):
+			// at least 5 intervals of 25 ms.
+			if elapsed < 125*time.Millisecond {
+				t.Errorf("10 calls at 40/s took %v", elapsed)
+			}
+		})
+	}
+}
