@@ -10,7 +10,7 @@ import (
 type Options struct {
 	Seed          int64          // fixes every tie-break and processing order
 	Workers       int            // goroutines; 0 means GOMAXPROCS. Results do not depend on it.
-	MaxIterations int            // dual passes over all subscribers; 0 means 200, or 20 after a warm start
+	MaxIterations int            // dual passes over all subscribers; 0 means 200, or 10 after a warm start
 	TargetGap     float64        // stop once the certified gap is at most this; 0 means 0.0005
 	RepairEvery   int            // dual passes between primal repairs; 0 means 10
 	Candidates    int            // products kept per subscriber (8 to 64); 0 means 48
@@ -108,6 +108,9 @@ func Allocate(ctx context.Context, in *Instance, opt Options) (*Result, error) {
 	}
 	gap := gapOf(bound, best.objective())
 	report(Progress{Phase: "complete", Iteration: it, Bound: Points(bound), Objective: Points(best.objective()), Gap: gap, Filled: best.filled()})
+	if err := a.auction(ctx, best); err != nil {
+		return nil, err
+	}
 	reasons, err := a.complete(ctx, best)
 	if err != nil {
 		return nil, err
@@ -170,7 +173,7 @@ func (a *allocator) solve(ctx context.Context, passes int, opt Options, phase st
 // Default numbers of passes over all subscribers, without and after a warm start.
 const (
 	defaultPasses = 200
-	warmPasses    = 20
+	warmPasses    = 10
 )
 
 // warmStart runs the price passes on a sample of the subscribers (every
@@ -252,12 +255,14 @@ func gapOf(bound, objective int64) float64 {
 func (a *allocator) complete(ctx context.Context, as *assignment) (map[int]string, error) {
 	reasons := map[int]string{}
 	var c *completer
+	for _, s := range a.order { // the auction may leave short boxes: completion starts from empty ones
+		if int(as.n[s]) != a.m.k && as.n[s] > 0 {
+			as.release(a.m, s)
+		}
+	}
 	for _, s := range a.order {
 		if int(as.n[s]) == a.m.k {
 			continue
-		}
-		if as.n[s] > 0 {
-			as.release(a.m, s)
 		}
 		if c == nil {
 			c = a.newCompleter(as)

@@ -23,6 +23,15 @@ func newAssignment(m *model, prices []int64) *assignment {
 	return as
 }
 
+// clone copies the allocation (prices are shared: they are never changed).
+func (as *assignment) clone() *assignment {
+	c := *as
+	c.w, c.n = append([]int8(nil), as.w...), append([]uint8(nil), as.n...)
+	c.items, c.scores = append([]uint16(nil), as.items...), append([]int32(nil), as.scores...)
+	c.free = append([]int32(nil), as.free...)
+	return &c
+}
+
 func (as *assignment) box(s int) []uint16 { return as.items[s*as.k : s*as.k+int(as.n[s])] }
 
 func (as *assignment) add(m *model, s, p int, score int32) {

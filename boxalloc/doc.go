@@ -31,7 +31,12 @@
 //  4. Repair: where best responses over-use a product × warehouse, the
 //     holders who lose least by switching give it up; short boxes are
 //     refilled from free stock; empty ones get the best box free stock allows.
-//  5. Completion: subscribers still without a box get one by augmenting
+//  5. Auction: from the dual prices, a sequential auction with true scores
+//     wins back what the repair lost: a subscriber whose box is short or
+//     can gain by exchanging one product takes free stock or outbids the
+//     holder that values its product least, who then looks for another;
+//     posted prices never fall, so it ends (see auction).
+//  6. Completion: subscribers still without a box get one by augmenting
 //     paths (a max-flow over subscriber → category → product@warehouse →
 //     stock, moving holders of sold-out products to others), or by
 //     displacing one box and refilling both; those left are named with a

@@ -30,10 +30,12 @@ type picker struct {
 	catBest []int32 // greedyOneEach: best entry per category, -1 when none
 	catVal  []int64 // and its value
 	touched []int32
+	pickCat []int32 // greedyOneEach: the category of each pick
 }
 
 func newPicker(m *model) *picker {
-	return &picker{m: m, catCount: make([]int32, m.nCat)}
+	return &picker{m: m, catCount: make([]int32, m.nCat), picks: make([]int, 0, m.k), vals: make([]int64, 0, m.k),
+		pickCat: make([]int32, 0, m.k)}
 }
 
 // greedy picks up to k−len(have) entries of prod (scores in score) to add
@@ -92,8 +94,11 @@ func (pk *picker) greedy(prod []uint16, score []int32, prices []int64, avail []i
 }
 
 // greedyOneEach is greedy for an empty box when every category allows one
-// item: the best entry of each category, then the best k of those (same
-// picks and order as the general loop: ties go to the earlier entry).
+// item: the best entry of each category, kept as the best k categories so
+// far (same picks and order as the general loop: ties go to the earlier
+// entry). Reduced values never exceed scores (prices and jitter are never
+// negative), so an entry scoring no more than the k-th pick so far, or than
+// the best of its own category, is skipped without looking at its price.
 func (pk *picker) greedyOneEach(prod []uint16, score []int32, prices []int64, avail []int32, k int) int {
 	m := pk.m
 	if pk.catBest == nil {
@@ -106,42 +111,61 @@ func (pk *picker) greedyOneEach(prod []uint16, score []int32, prices []int64, av
 	// Locals: the compiler does not keep fields in registers across stores.
 	catBest, catVal, category := pk.catBest, pk.catVal, m.category
 	key, jmax := pk.jitterKey, uint64(pk.jitterMax)
+	if cap(pk.picks) < k || cap(pk.vals) < k || cap(pk.pickCat) < k {
+		pk.picks, pk.vals, pk.pickCat = make([]int, 0, k), make([]int64, 0, k), make([]int32, 0, k)
+	}
+	picks, vals, pickCat := pk.picks[:0], pk.vals[:0], pk.pickCat[:0]
+	kth := int64(unusable) // value of the k-th pick once there are k
 	for i, p := range prod {
-		if avail[p] <= 0 {
+		sc := int64(score[i])
+		if sc <= kth {
 			continue
 		}
-		v := int64(score[i]) - prices[p]
+		c := category[p]
+		b := catBest[c]
+		if b >= 0 && sc <= catVal[c] || avail[p] <= 0 {
+			continue
+		}
+		v := sc - prices[p]
 		if jmax != 0 {
 			v -= jitterOf(key, jmax, p)
 		}
-		c := category[p]
-		if b := catBest[c]; b < 0 {
-			catBest[c], catVal[c] = int32(i), v
+		if b < 0 {
 			touched = append(touched, c)
-		} else if v > catVal[c] {
-			catBest[c], catVal[c] = int32(i), v
-		}
-	}
-	pk.picks, pk.vals = pk.picks[:0], pk.vals[:0]
-	for _, c := range touched { // insert into picks, kept sorted, at most k long
-		i, v := int(pk.catBest[c]), pk.catVal[c]
-		pk.catBest[c] = -1
-		j := len(pk.picks)
-		for j > 0 && (v > pk.vals[j-1] || v == pk.vals[j-1] && i < pk.picks[j-1]) {
-			j--
-		}
-		if j >= k {
+		} else if v <= catVal[c] {
 			continue
 		}
-		if len(pk.picks) < k {
-			pk.picks, pk.vals = append(pk.picks, 0), append(pk.vals, 0)
+		catBest[c], catVal[c] = int32(i), v
+		if v <= kth {
+			continue
 		}
-		copy(pk.picks[j+1:], pk.picks[j:len(pk.picks)-1])
-		copy(pk.vals[j+1:], pk.vals[j:len(pk.vals)-1])
-		pk.picks[j], pk.vals[j] = i, v
+		j := len(picks)
+		for o, pc := range pickCat { // c's value rose: its old place is free
+			if pc == c {
+				j = o
+				break
+			}
+		}
+		if j == len(picks) {
+			if j < k {
+				picks, vals, pickCat = picks[:j+1], vals[:j+1], pickCat[:j+1]
+			} else {
+				j-- // the k-th pick drops out
+			}
+		}
+		for ; j > 0 && v > vals[j-1]; j-- { // entries come in order: i is the latest
+			picks[j], vals[j], pickCat[j] = picks[j-1], vals[j-1], pickCat[j-1]
+		}
+		picks[j], vals[j], pickCat[j] = i, v, c
+		if len(picks) == k {
+			kth = vals[k-1]
+		}
 	}
-	pk.touched = touched
-	return len(pk.picks)
+	for _, c := range touched {
+		catBest[c] = -1
+	}
+	pk.touched, pk.picks, pk.vals, pk.pickCat = touched, picks, vals, pickCat
+	return len(picks)
 }
 
 func containsProduct(l []uint16, p uint16) bool {

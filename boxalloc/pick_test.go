@@ -6,13 +6,15 @@ import (
 	"testing"
 )
 
-// The one-per-category fast path must pick exactly what the general loop picks.
+// The one-per-category fast path must pick exactly what the general loop
+// picks, with and without jitter.
 func TestGreedyOneEachMatchesGeneral(t *testing.T) {
 	in := Generate(2, Spec{Subscribers: 400, Products: 90})
 	m, err := compile(in)
 	if err != nil || !m.oneEach {
 		t.Fatalf("compile: %v, oneEach %v", err, m.oneEach)
 	}
+	m.jitter = int64(toPoints(0.4))
 	rng := rand.New(rand.NewPCG(1, 2))
 	fast, general := newPicker(m), newPicker(m)
 	sc := m.newCandidateScratch()
@@ -23,8 +25,16 @@ func TestGreedyOneEachMatchesGeneral(t *testing.T) {
 		n, _ := m.selectCandidates(sc, prod, score)
 		for p := range prices {
 			prices[p], avail[p] = rng.Int64N(4*PointScale), rng.Int32N(3)
+			if rng.IntN(3) == 0 {
+				prices[p] = 0
+			}
 		}
 		k := 1 + rng.IntN(6)
+		for _, pk := range []*picker{fast, general} {
+			pk.jitterSeed = 7
+			pk.jitterFor(s, s%2 == 0)
+			pk.at(s % 3)
+		}
 		a := fast.greedy(prod[:n], score[:n], prices, avail, nil, k)
 		m.oneEach = false
 		b := general.greedy(prod[:n], score[:n], prices, avail, nil, k)
