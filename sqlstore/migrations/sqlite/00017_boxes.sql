@@ -49,6 +49,7 @@ CREATE TABLE boxes (
 );
 CREATE INDEX boxes_run ON boxes (run_id, status, id);
 CREATE INDEX boxes_customer ON boxes (customer_id, id);
+CREATE INDEX boxes_invoice ON boxes (invoice_id); -- approval records each box's order on its invoice
 
 -- What each subscriber received, for "no product received in the last N periods".
 CREATE TABLE box_items (
