@@ -510,6 +510,16 @@ func appendPayments(out []payment.Payment, rows *sql.Rows) ([]payment.Payment, e
 }
 
 var _ testgateway.BatchLedger = (*TestGatewayLedger)(nil)
+var _ testgateway.DeclineLedger = (*TestGatewayLedger)(nil)
+
+// TestDeclined implements testgateway.DeclineLedger with the reference
+// index. It reads through the read pool, which sees every committed charge.
+func (l *TestGatewayLedger) TestDeclined(ctx context.Context, reference string) (bool, error) {
+	var n int
+	err := l.db.reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM test_gateway_charges WHERE reference = $1 AND status = 'declined'`,
+		reference).Scan(&n)
+	return n > 0, err
+}
 
 // RecordTestCharges implements testgateway.BatchLedger: multi-row INSERTs
 // that skip taken keys, then a SELECT of the stored entries, in one

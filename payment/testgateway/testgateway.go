@@ -111,6 +111,15 @@ type BatchLedger interface {
 	RecordTestCharges(ctx context.Context, es []Entry) ([]Entry, error)
 }
 
+// DeclineLedger is a Ledger that tells at the cost of an index lookup
+// whether a reference has a declined charge, which tok_decline_once asks
+// on every charge (TestCharges also counts the whole ledger).
+type DeclineLedger interface {
+	Ledger
+	// TestDeclined reports whether the reference has a declined entry.
+	TestDeclined(ctx context.Context, reference string) (bool, error)
+}
+
 // Options inject faults and latency.
 type Options struct {
 	// RateLimit is the calls per second the gateway publishes as its limit
@@ -354,11 +363,11 @@ func (g *Gateway) declineType(ctx context.Context, req payment.AuthorizeRequest)
 		return typ, true
 	}
 	if req.Token == "tok_decline_once" {
-		prior, _, err := g.ledger.TestCharges(ctx, Filter{Reference: req.Reference, Status: payment.ChargeDeclined, Limit: 1})
+		declined, err := g.declined(ctx, req.Reference)
 		if err != nil {
 			return err.Error(), false
 		}
-		if len(prior) == 0 {
+		if !declined {
 			return "card-declined", true
 		}
 		return "", false
@@ -367,6 +376,15 @@ func (g *Gateway) declineType(ctx context.Context, req payment.AuthorizeRequest)
 		return "invalid-payment-method", true
 	}
 	return "", false
+}
+
+// declined reports whether the reference has a declined charge.
+func (g *Gateway) declined(ctx context.Context, reference string) (bool, error) {
+	if dl, ok := g.ledger.(DeclineLedger); ok {
+		return dl.TestDeclined(ctx, reference)
+	}
+	prior, _, err := g.ledger.TestCharges(ctx, Filter{Reference: reference, Status: payment.ChargeDeclined, Limit: 1})
+	return len(prior) > 0, err
 }
 
 // replay answers a repeated key as the first call was answered. A key
