@@ -10,12 +10,12 @@ import (
 type Options struct {
 	Seed          int64          // fixes every tie-break and processing order
 	Workers       int            // goroutines; 0 means GOMAXPROCS. Results do not depend on it.
-	MaxIterations int            // dual passes over all subscribers; 0 means 200, or 10 after a warm start
+	MaxIterations int            // dual passes over all subscribers; 0 means 200, or 6 after a warm start
 	TargetGap     float64        // stop once the certified gap is at most this; 0 means 0.0005
 	RepairEvery   int            // dual passes between primal repairs; 0 means 10
 	Candidates    int            // products kept per subscriber (8 to 64); 0 means 48
 	Sample        int            // subscribers in the warm-start sample, used above 4× as many; 0 means n/10 within 10,000 to 50,000, <0 never
-	SamplePasses  int            // dual passes over the sample; 0 means 100
+	SamplePasses  int            // dual passes over the sample; 0 means 60
 	Jitter        float64        // deterministic perturbation of scores while steering prices, in points (breaks ties of identical profiles; never in objective or bound); 0 means 0.4, <0 none
 	Progress      func(Progress) // called after every dual pass and at each phase; may be nil
 }
@@ -34,7 +34,7 @@ type Progress struct {
 
 func (o Options) withDefaults() Options {
 	if o.SamplePasses <= 0 {
-		o.SamplePasses = 100
+		o.SamplePasses = 60
 	}
 	if o.TargetGap <= 0 {
 		o.TargetGap = 0.0005
@@ -173,7 +173,7 @@ func (a *allocator) solve(ctx context.Context, passes int, opt Options, phase st
 // Default numbers of passes over all subscribers, without and after a warm start.
 const (
 	defaultPasses = 200
-	warmPasses    = 10
+	warmPasses    = 6
 )
 
 // warmStart runs the price passes on a sample of the subscribers (every

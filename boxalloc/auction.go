@@ -151,10 +151,11 @@ func (au *auctioneer) best(s int) (move, bool) {
 	}
 	prod, score := au.a.cand.of(s)
 	first, second := au.scan(s, prod, score, short, minAll, minAllJ)
-	if cutoff := au.a.cand.cutoff[s]; short && cutoff >= 0 && first.gain < int64(cutoff) {
-		// A product left out of the candidates may do better (it always
-		// may when they are all sold out): a short box must see them all,
-		// or it would only ever bid against other boxes.
+	if cutoff := au.a.cand.cutoff[s]; short && cutoff >= 0 && first.gain < int64(cutoff) &&
+		(first.p < 0 || as.free[base+first.p] <= 0) {
+		// A product left out of the candidates may do better: a short box
+		// that would outbid another must see them all, or boxes whose
+		// candidates are sold out would only ever outbid each other.
 		prod, score = au.a.pickers[0].everyProduct(s)
 		first, second = au.scan(s, prod, score, short, minAll, minAllJ)
 	}
