@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/boxalloc"
+	"github.com/shopd/shopd/catalog"
 	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/order"
@@ -154,7 +155,7 @@ func (s *Service) load(ctx context.Context, plan subscription.Plan, periodName s
 	skus := make([]string, 0, len(mvs))
 	for _, mv := range mvs {
 		it := byVariant[mv.Variant.ID]
-		if mv.Product.Status == "archived" {
+		if mv.Product.Status == catalog.StatusArchived {
 			continue // archived since the pool was set: not offered
 		}
 		prod := productOf(mv.Product.Attributes)
