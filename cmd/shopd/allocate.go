@@ -14,15 +14,17 @@ import (
 	"github.com/shopd/shopd/boxalloc"
 	"github.com/shopd/shopd/httpapi"
 	"github.com/shopd/shopd/platform"
+	"github.com/shopd/shopd/subscription"
 )
 
 // allocateCmd allocates a box plan's period: every paid subscriber without
 // a box gets one, and (unless --dry-run or --review) the boxes become the
 // period's paid orders.
 func allocateCmd(ctx context.Context, c *cli, args []string) error {
-	f := c.flags("allocate", "--plan PLAN --period YYYY-MM [--market M,…] [--dry-run | --review | --resume] [--data-dir DIR | --database-url URL]",
-		"Allocates the boxes of a box plan's period (the month it ships) in each of the plan's markets: every\n"+
-			"subscriber whose period is paid and who has no box gets the best match to their profile from the\n"+
+	f := c.flags("allocate", "--period YYYY-MM [--plan PLAN] [--market M,…] [--dry-run | --review | --resume] [--data-dir DIR | --database-url URL]",
+		"Allocates the boxes of a period (the month they ship) for every active box plan with a pool for it\n"+
+			"(or --plan), in each of the plan's markets: every subscriber whose period is paid and who has no\n"+
+			"box gets the best match to their profile from the\n"+
 			"period's pool and the stock at the market's warehouses, with a certified bound on how far from the\n"+
 			"optimum the allocation is. Without --dry-run the boxes are written holding their stock and approved:\n"+
 			"each becomes the period's paid order. --review stops before approval (approve with the API).\n"+
@@ -30,7 +32,7 @@ func allocateCmd(ctx context.Context, c *cli, args []string) error {
 			"A run left pending (by --review or a crash) must be approved first: --resume approves it, then\n"+
 			"allocates the rest.")
 	d := platform.BindDatabase(f)
-	plan := f.String("plan", "", "", "the box plan's ID (required)")
+	plan := f.String("plan", "", "", "the box plan's ID (default: every active box plan)")
 	period := f.String("period", "", "", "the month the boxes ship, YYYY-MM (required)")
 	marketList := f.String("market", "", "", "markets to allocate, comma-separated (default: every market of the plan)")
 	dryRun := f.Bool("dry-run", "", false, "compute and report only; write nothing")
@@ -47,8 +49,8 @@ func allocateCmd(ctx context.Context, c *cli, args []string) error {
 	if err := parse(f, args); err != nil {
 		return err
 	}
-	if *plan == "" || *period == "" {
-		return usagef("--plan and --period are required")
+	if *period == "" {
+		return usagef("--period is required")
 	}
 	if _, _, err := box.ParsePeriod(*period); err != nil {
 		return usagef("--period %q: want a month as YYYY-MM, e.g. 2026-12", *period)
@@ -77,28 +79,37 @@ func allocateCmd(ctx context.Context, c *cli, args []string) error {
 	}
 	defer a.Close()
 	a.boxes.Batch = *batch
-	p, err := a.subscriptions.Plan(ctx, *plan)
+	plans, err := boxPlans(ctx, a, *plan)
 	if err != nil {
 		return err
 	}
-	markets := strings.Split(*marketList, ",")
-	if *marketList == "" {
-		markets = markets[:0]
-		for code := range p.Prices {
-			markets = append(markets, code)
-		}
-		slices.Sort(markets)
-	}
 	var runs []box.Run
-	for _, m := range markets {
-		opt.Market = strings.TrimSpace(m)
-		run, err := allocateMarket(ctx, c, a.boxes, p.ID, *period, opt, *dryRun, *review, *resume)
-		if err != nil {
-			return fmt.Errorf("market %s: %w", opt.Market, err)
+	for _, p := range plans {
+		markets := strings.Split(*marketList, ",")
+		if *marketList == "" {
+			markets = markets[:0]
+			for code := range p.Prices {
+				markets = append(markets, code)
+			}
+			slices.Sort(markets)
 		}
-		runs = append(runs, run)
-		if !*asJSON {
-			printRun(c, opt.Market, run, *dryRun)
+		for _, m := range markets {
+			opt.Market = strings.TrimSpace(m)
+			if _, sold := p.Prices[opt.Market]; !sold && *plan == "" {
+				continue // --market names markets; this plan is not sold in this one
+			}
+			run, err := allocateMarket(ctx, c, a.boxes, p.ID, *period, opt, *dryRun, *review, *resume)
+			if *plan == "" && shopd.ErrorType(err) == "box-pool-not-found" {
+				fmt.Fprintf(c.stderr, "plan %s: no pool for %s, skipped\n", p.ID, *period)
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("plan %s, market %s: %w", p.ID, opt.Market, err)
+			}
+			runs = append(runs, run)
+			if !*asJSON {
+				printRun(c, opt.Market, run, *dryRun)
+			}
 		}
 	}
 	if *asJSON {
@@ -109,6 +120,16 @@ func allocateCmd(ctx context.Context, c *cli, args []string) error {
 		return json.NewEncoder(c.stdout).Encode(out)
 	}
 	return nil
+}
+
+// boxPlans returns the plan with the ID, or every active box plan if id is "".
+func boxPlans(ctx context.Context, a *app, id string) ([]subscription.Plan, error) {
+	if id != "" {
+		p, err := a.subscriptions.Plan(ctx, id)
+		return []subscription.Plan{p}, err
+	}
+	ps, err := a.subscriptions.Plans(ctx, subscription.PlanFilter{Status: subscription.PlanActive})
+	return slices.DeleteFunc(ps, func(p subscription.Plan) bool { return p.Kind != subscription.KindBox }), err
 }
 
 // allocateMarket allocates one market's boxes: it approves a pending run
@@ -155,7 +176,7 @@ func printRun(c *cli, market string, r box.Run, dryRun bool) {
 	default:
 		status = "run " + r.ID + " " + status
 	}
-	fmt.Fprintf(c.stdout, "%s %s: %s\n", market, r.Period, status)
+	fmt.Fprintf(c.stdout, "%s %s %s: %s\n", r.PlanID, market, r.Period, status)
 	if rep.Subscribers == 0 {
 		return
 	}

@@ -269,6 +269,11 @@ func allocateCommand(t *testing.T, bin string, d sqlstore.Dialect) {
 	if out, err = allocate(bin, nil, args...); err != nil || !strings.Contains(out, "nothing to allocate") {
 		t.Fatalf("rerun: %v\n%s", err, out)
 	}
+	// Without --plan: every active box plan with a pool for the period.
+	if out, err = allocate(bin, nil, append([]string{"--period", "2026-12"}, b.flags...)...); err != nil ||
+		!strings.Contains(out, plan+" us 2026-12: nothing to allocate") {
+		t.Fatalf("every plan: %v\n%s", err, out)
+	}
 	if _, err := allocate(bin, nil, "--plan", plan, "--period", "2026-13"); err == nil || !strings.Contains(err.Error(), "YYYY-MM") {
 		t.Fatalf("bad period: %v", err)
 	}
