@@ -83,9 +83,10 @@ func shiftPeriod(period string, n int) string {
 	return time.Date(y, m+time.Month(n), 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
 }
 
-// periodOf returns the period of a time in a time zone.
+// periodOf returns the period of a time in a time zone (UTC if the zone
+// is unknown); it runs once per subscriber of a run, so zones are cached.
 func periodOf(t time.Time, tz string) string {
-	loc, err := time.LoadLocation(tz)
+	loc, err := subscription.LoadLocation(tz)
 	if err != nil {
 		loc = time.UTC
 	}

@@ -145,20 +145,10 @@ func (s *SubscriptionStore) Invoice(ctx context.Context, id string) (subscriptio
 // Invoices implements subscription.Store: newest first, older than
 // f.Before when set, at most f.Limit.
 func (s *SubscriptionStore) Invoices(ctx context.Context, f subscription.InvoiceFilter) ([]subscription.Invoice, error) {
-	var where []string
 	var args params
-	for _, c := range []struct{ cond, v string }{
-		{"subscription_id = ", f.SubscriptionID}, {"customer_id = ", f.CustomerID}, {"status = ", string(f.Status)}, {"id < ", f.Before},
-	} {
-		if c.v != "" {
-			where = append(where, c.cond+args.add(c.v))
-		}
-	}
-	q := ""
-	if len(where) > 0 {
-		q = "WHERE " + strings.Join(where, " AND ")
-	}
-	return readInvoices(ctx, s.db.reader(), q+` ORDER BY id DESC LIMIT `+args.add(f.Limit), args...)
+	where := filterWhere(&args, []filterCond{{"subscription_id = ", f.SubscriptionID}, {"customer_id = ", f.CustomerID},
+		{"status = ", string(f.Status)}, {"id < ", f.Before}})
+	return readInvoices(ctx, s.db.reader(), where+` ORDER BY id DESC LIMIT `+args.add(f.Limit), args...)
 }
 
 func readInvoices(ctx context.Context, r Reader, where string, args ...any) ([]subscription.Invoice, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/shopd/shopd"
@@ -329,18 +328,19 @@ func (tx *Tx) ToOrder(ctx context.Context, runID string, limit int) ([]box.Order
 // SetOrdered implements box.Tx: each box's order has the box's OrderID.
 func (tx *Tx) SetOrdered(ctx context.Context, bs []box.Box) error {
 	now := micros(tx.Now())
-	for chunk := range slices.Chunk(bs, 256) {
-		boxIDs, invIDs := []any{now}, []any{now}
-		for _, b := range chunk {
-			boxIDs, invIDs = append(boxIDs, b.ID), append(invIDs, b.InvoiceID)
-		}
-		in := `(` + invPlaceholders(2, len(chunk)) + `)`
-		if _, err := tx.ExecContext(ctx, `UPDATE boxes SET status = 'ordered', updated_at = $1 WHERE id IN `+in, boxIDs...); err != nil {
+	boxIDs, invIDs := make([]string, len(bs)), make([]string, len(bs))
+	for i, b := range bs {
+		boxIDs[i], invIDs[i] = b.ID, b.InvoiceID
+	}
+	for in, args := range inLists(boxIDs, 2) {
+		if _, err := tx.ExecContext(ctx, `UPDATE boxes SET status = 'ordered', updated_at = $1 WHERE id IN `+in, append([]any{now}, args...)...); err != nil {
 			return err
 		}
+	}
+	for in, args := range inLists(invIDs, 2) {
 		if _, err := tx.ExecContext(ctx, `UPDATE invoices SET updated_at = $1,
 			order_id = (SELECT b.order_id FROM boxes b WHERE b.invoice_id = invoices.id)
-			WHERE id IN `+in, invIDs...); err != nil {
+			WHERE id IN `+in, append([]any{now}, args...)...); err != nil {
 			return err
 		}
 	}

@@ -983,9 +983,9 @@ func (tx *Tx) CommitReservation(ctx context.Context, reference string) (inventor
 // active: never reserved, released, or committed already.
 func (tx *Tx) CommitReservations(ctx context.Context, references []string) ([]string, error) {
 	var lines []invActive
-	for chunk := range slices.Chunk(references, 256) {
+	for in, args := range inLists(references, 1) {
 		rows, err := tx.QueryContext(ctx, `SELECT id, reference, sku, warehouse_id, quantity, expires_at FROM stock_reservations
-			WHERE reference IN (`+invPlaceholders(1, len(chunk))+`) AND state = 'active' ORDER BY id`+tx.Dialect().ForUpdate(), stringsToArgs(chunk)...)
+			WHERE reference IN `+in+` AND state = 'active' ORDER BY id`+tx.Dialect().ForUpdate(), args...)
 		if err != nil {
 			return nil, err
 		}
@@ -1012,14 +1012,6 @@ func (tx *Tx) CommitReservations(ctx context.Context, references []string) ([]st
 		}
 	}
 	return missing, nil
-}
-
-func stringsToArgs(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
 }
 
 // invCommitLines turns locked active reservation lines (in routing order)
@@ -1060,10 +1052,9 @@ func invCommitLines(ctx context.Context, tx *Tx, lines []invActive) error {
 		ids = append(ids, r)
 	}
 	slices.Sort(ids)
-	for chunk := range slices.Chunk(ids, 256) {
-		args := append([]any{now}, stringsToArgs(chunk)...)
+	for in, args := range inLists(ids, 2) {
 		if _, err := tx.ExecContext(ctx, `UPDATE stock_reservations SET state = 'committed', updated_at = $1
-			WHERE reference IN (`+invPlaceholders(2, len(chunk))+`) AND state = 'active'`, args...); err != nil {
+			WHERE reference IN `+in+` AND state = 'active'`, append([]any{now}, args...)...); err != nil {
 			return err
 		}
 	}

@@ -122,14 +122,23 @@ type Filter struct {
 // Location loads the subscription's time zone. Zones are validated when a
 // subscription starts, so an error means the zone database changed.
 func (s *Subscription) Location() (*time.Location, error) {
-	if loc, ok := locations.Load(s.TimeZone); ok {
-		return loc.(*time.Location), nil
-	}
-	loc, err := time.LoadLocation(s.TimeZone)
+	loc, err := LoadLocation(s.TimeZone)
 	if err != nil {
 		return nil, shopd.Errorf(shopd.EINTERNAL, "subscription %s: time zone %q: %v", s.ID, s.TimeZone, err)
 	}
-	locations.Store(s.TimeZone, loc)
+	return loc, nil
+}
+
+// LoadLocation is time.LoadLocation with a cache (locations).
+func LoadLocation(name string) (*time.Location, error) {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
 	return loc, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/platform"
 	"github.com/shopd/shopd/subscription"
 )
@@ -29,13 +28,9 @@ func billCmd(ctx context.Context, c *cli, args []string) error {
 	if err := parse(f, args); err != nil {
 		return err
 	}
-	var clock shopd.Clock = shopd.SystemClock{}
-	if *nowFlag != "" {
-		t, err := time.Parse(time.RFC3339, *nowFlag)
-		if err != nil {
-			return usagef("--now %q: want an RFC 3339 time such as 2027-03-01T00:00:00Z", *nowFlag)
-		}
-		clock = shopd.NewTestClock(t)
+	clock, err := clockAt(*nowFlag)
+	if err != nil {
+		return err
 	}
 	if *concurrency < 1 || *concurrency > 1000 {
 		return usagef("--concurrency must be from 1 to 1000")

@@ -177,10 +177,7 @@ func TestBillCrashes(t *testing.T) {
 // returns a summary.
 func checkBilled(t *testing.T, db *sqlstore.DB, tokens map[string]string, now time.Time, periods int) string {
 	t.Helper()
-	pool := db.Pools()["main"]
-	if pool == nil {
-		pool = db.Pools()["write"]
-	}
+	pool := mainPool(db)
 	query := func(q string, scan func(*sql.Rows) error) {
 		t.Helper()
 		rows, err := pool.Query(q)
