@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -44,30 +45,44 @@ type shopper struct {
 // answer; the Idempotency-Key makes a retry safe.
 const checkoutAttempts = 3
 
-// runDrop lets cfg.Shoppers shoppers arrive evenly over cfg.Ramp, each
-// reading the product, creating a cart, adding one unit and (unless it
-// abandons) checking out as a guest with tok_visa. At most cfg.Connections
-// shoppers are served at once; a shopper who arrives when all are busy
-// waits, and the wait counts in its first request's latency. A shopper
-// given a queue ticket (202 with Queue-Ticket) or told 429 steps aside
-// while it waits the Retry-After, then comes back with its ticket.
-func runDrop(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report, error) {
-	n := cfg.Shoppers
+// dropSteps are a drop shopper's steps, in the order it takes them.
+var dropSteps = []string{"product", "cart", "line", "checkout", "queue"}
+
+// dropLoad is the drop's shoppers: cfg.Shoppers arrive evenly over
+// cfg.Ramp from start, each reading the product, creating a cart, adding
+// one unit and (unless it abandons) checking out as a guest with
+// tok_visa. At most cfg.Connections shoppers are served at once; a
+// shopper who arrives when all are busy waits, and the wait counts in its
+// first request's latency. A shopper given a queue ticket (202 with
+// Queue-Ticket) or told 429 steps aside while it waits the Retry-After,
+// then comes back with its ticket. The drop scenario runs it alone, mixed
+// beside the browse load and a billing run.
+type dropLoad struct {
+	cl    *client
+	cfg   Config
+	fx    *fixture
+	rec   *recorder
+	start time.Time
+
+	// Filled by run.
+	shoppers []shopper
+	wait     Histogram // from arrival until a connection is free for the shopper
+}
+
+// run lets the shoppers arrive and waits until each has finished.
+func (d *dropLoad) run(ctx context.Context) {
+	n, cfg := d.cfg.Shoppers, d.cfg
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
 	leaves := make([]bool, n)
 	for i := range leaves {
 		leaves[i] = rng.Float64() < cfg.Abandon
 	}
-	shoppers := make([]shopper, n)
-	start := time.Now().Add(50 * time.Millisecond)
-	rec := newRecorder(start, "product", "cart", "line", "checkout", "queue")
-	stop := rec.progress(cfg.Progress)
+	d.shoppers = make([]shopper, n)
 	slots := make(chan struct{}, cfg.Connections) // shoppers being served; a blocked send waits in FIFO order
 	var wg sync.WaitGroup
 	var waitMu sync.Mutex
-	var wait Histogram // from arrival until a connection is free for the shopper
 	for i := range n {
-		due := start.Add(cfg.Ramp * time.Duration(i) / time.Duration(n))
+		due := d.start.Add(cfg.Ramp * time.Duration(i) / time.Duration(n))
 		if !sleepUntil(ctx, due) {
 			break
 		}
@@ -78,20 +93,50 @@ func runDrop(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report,
 				return
 			}
 			waitMu.Lock()
-			wait.Record(time.Since(due))
+			d.wait.Record(time.Since(due))
 			waitMu.Unlock()
-			v := &visit{ctx: ctx, cl: cl, fx: fx, rec: rec, cfg: cfg, slots: slots, held: true}
-			shoppers[i] = v.shop(i, due, leaves[i])
+			v := &visit{ctx: ctx, cl: d.cl, fx: d.fx, rec: d.rec, cfg: cfg, start: d.start, slots: slots, held: true}
+			d.shoppers[i] = v.shop(i, due, leaves[i])
 			if v.held {
 				<-slots
 			}
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+}
+
+// runDrop runs the drop's shoppers and reads the invariants back.
+func runDrop(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report, error) {
+	d := &dropLoad{cl: cl, cfg: cfg, fx: fx, start: time.Now().Add(50 * time.Millisecond)}
+	d.rec = newRecorder(d.start, dropSteps...)
+	stop := d.rec.progress(cfg.Progress)
+	d.run(ctx)
+	elapsed := time.Since(d.start)
 	stop()
-	rep := rec.report(cfg, fx, elapsed)
-	w := wait.Summary()
+	rep := d.rec.report(cfg, fx, elapsed)
+	orders, paid := d.results(rep)
+	if ctx.Err() != nil {
+		return rep, ctx.Err()
+	}
+	// The read-back runs even if the run's context ended with the schedule.
+	rctx := context.WithoutCancel(ctx)
+	charges, err := chargesSince(rctx, cl, fx.since)
+	if err == nil {
+		err = readBack(rctx, cl, fx, rep, orders, paid, charges)
+	}
+	if err != nil {
+		return rep, fmt.Errorf("reading the results back: %w", err)
+	}
+	return rep, nil
+}
+
+// results fills the report's drop figures from how the shoppers ended
+// (outcomes, orders, fairness, the waiting room, the wait for a
+// connection, the sell-out time) and returns the orders shoppers were
+// answered with, paid or pending, and the paid ones, for readBack.
+func (d *dropLoad) results(rep *Report) (orders map[string]bool, paid []string) {
+	n := d.cfg.Shoppers
+	w := d.wait.Summary()
 	rep.WaitMS = &w
 	out := &Outcomes{Shoppers: n}
 	q := &Queue{}
@@ -99,9 +144,8 @@ func runDrop(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report,
 	var done, queuedDone []completion
 	var gone []int
 	var last time.Duration
-	orders := map[string]bool{} // the run's orders, paid or pending
-	var paid []string
-	for i, s := range shoppers {
+	orders = map[string]bool{}
+	for i, s := range d.shoppers {
 		switch s.outcome {
 		case unanswered:
 			out.NoAnswer++
@@ -160,14 +204,7 @@ func runDrop(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report,
 	if last > 0 {
 		rep.OrdersPerS = round2(float64(rep.Orders) / last.Seconds())
 	}
-	if ctx.Err() != nil {
-		return rep, ctx.Err()
-	}
-	// The read-back runs even if the run's context ended with the schedule.
-	if err := readBack(context.WithoutCancel(ctx), cl, fx, rep, orders, paid); err != nil {
-		return rep, fmt.Errorf("reading the results back: %w", err)
-	}
-	return rep, nil
+	return orders, paid
 }
 
 // visit is what one shopper's goroutine needs.
@@ -177,6 +214,7 @@ type visit struct {
 	fx    *fixture
 	rec   *recorder
 	cfg   Config
+	start time.Time     // of the drop: outcomes are timed from it
 	slots chan struct{} // the shopper holds one while it is served
 	held  bool
 }
@@ -274,14 +312,14 @@ func (v *visit) checkout(i int, cartID string) shopper {
 				ticket = queued
 				s.polls++
 				if s.queuedAt < 0 {
-					s.queuedAt = sent.Sub(rec.start)
+					s.queuedAt = sent.Sub(v.start)
 				}
 			} else {
 				ticket = ""
 				s.turnedOff++
 			}
 			if time.Now().Add(retry).After(giveUp) {
-				s.outcome, s.done = gaveUp, time.Since(rec.start)
+				s.outcome, s.done = gaveUp, time.Since(v.start)
 				return s
 			}
 			if !v.stepAside(retry) {
@@ -309,7 +347,7 @@ func (v *visit) checkout(i int, cartID string) shopper {
 		default:
 			s.outcome = failed
 		}
-		s.done = time.Since(rec.start)
+		s.done = time.Since(v.start)
 		rec.record("checkout", a, time.Since(sent), s.outcome != failed)
 		if s.outcome == ordered {
 			rec.orders.Add(1)
@@ -359,40 +397,26 @@ func retryAfter(a answer) time.Duration {
 	return time.Duration(n) * time.Second
 }
 
-// readBack fills the invariants from what shopd says after the run: the
-// stock row of the run's SKU and the test gateway's ledger of charges.
-func readBack(ctx context.Context, cl *client, fx *fixture, rep *Report, orders map[string]bool, paid []string) error {
-	var stock struct {
-		Data []struct {
-			OnHand    int64 `json:"on_hand"`
-			Reserved  int64 `json:"reserved"`
-			Available int64 `json:"available"`
-		} `json:"data"`
-	}
-	if _, err := cl.admin(ctx, "GET", "/v1/admin/stock?limit=100&sku="+url.QueryEscape(fx.sku), nil, &stock); err != nil {
-		return err
-	}
-	var below int64 // units short in rows that went negative
-	rep.OnHandAfter, rep.ReservedAfter = 0, 0
-	for _, s := range stock.Data {
-		rep.OnHandAfter += s.OnHand
-		rep.ReservedAfter += s.Reserved
-		below += max(0, -s.OnHand) + max(0, -s.Available)
-	}
-	rep.UnitsSold = fx.onHand - rep.OnHandAfter
-	rep.Oversell = max(0, rep.Orders-rep.Stock, rep.UnitsSold-rep.Stock, below)
-
-	charges, err := chargesSince(ctx, cl, fx.since)
+// readBack fills the drop's invariants from what shopd says after the
+// run: the stock row of the run's SKU, and charges, the test gateway's
+// ledger since the run began.
+func readBack(ctx context.Context, cl *client, fx *fixture, rep *Report, orders map[string]bool, paid []string, charges []charge) error {
+	st, err := readStock(ctx, cl, fx)
 	if err != nil {
 		return err
 	}
+	rep.OnHandAfter, rep.ReservedAfter = st.onHand, st.reserved
+	rep.UnitsSold = fx.onHand - st.onHand
+	rep.Oversell = max(0, rep.Orders-rep.Stock, rep.UnitsSold-rep.Stock, st.below)
+
 	perOrder := map[string]int64{}
 	strangers := map[string]int64{} // charged orders no shopper was answered with
 	for _, c := range charges {
-		if orders[c.Reference] {
+		switch {
+		case orders[c.Reference]:
 			perOrder[c.Reference]++
 			rep.ChargesCaptured++
-		} else {
+		case strings.HasPrefix(c.Reference, orderPrefix):
 			strangers[c.Reference]++
 		}
 	}
@@ -415,7 +439,7 @@ func readBack(ctx context.Context, cl *client, fx *fixture, rep *Report, orders 
 		}
 		status, err := cl.admin(ctx, "GET", "/v1/admin/orders/"+url.PathEscape(id), nil, &o)
 		if status == http.StatusNotFound {
-			continue // not an order: another kind of payment
+			continue // not an order after all
 		}
 		if err != nil {
 			return err
@@ -429,6 +453,37 @@ func readBack(ctx context.Context, cl *client, fx *fixture, rep *Report, orders 
 		}
 	}
 	return nil
+}
+
+// orderPrefix starts the ID of an order; the ledger's other references
+// (invoices of subscription renewals) are never a drop's.
+const orderPrefix = "ord_"
+
+// stockAfter is the run's SKU in every warehouse, read back after the run.
+type stockAfter struct {
+	onHand, reserved int64
+	below            int64 // units short in rows that went negative
+}
+
+// readStock reads the stock rows of the fixture's SKU.
+func readStock(ctx context.Context, cl *client, fx *fixture) (stockAfter, error) {
+	var stock struct {
+		Data []struct {
+			OnHand    int64 `json:"on_hand"`
+			Reserved  int64 `json:"reserved"`
+			Available int64 `json:"available"`
+		} `json:"data"`
+	}
+	var st stockAfter
+	if _, err := cl.admin(ctx, "GET", "/v1/admin/stock?limit=100&sku="+url.QueryEscape(fx.sku), nil, &stock); err != nil {
+		return st, err
+	}
+	for _, s := range stock.Data {
+		st.onHand += s.OnHand
+		st.reserved += s.Reserved
+		st.below += max(0, -s.OnHand) + max(0, -s.Available)
+	}
+	return st, nil
 }
 
 // charge is an entry of the test gateway's ledger.
@@ -453,7 +508,7 @@ func chargesSince(ctx context.Context, cl *client, since time.Time) ([]charge, e
 		}
 		status, err := cl.admin(ctx, "GET", path, nil, &page)
 		if status == http.StatusNotFound {
-			return nil, errors.New("the server has no test gateway; the drop scenario pays with it and reads its ledger")
+			return nil, errors.New("the server has no test gateway; the load test pays with it and reads its ledger")
 		}
 		if err != nil {
 			return nil, err

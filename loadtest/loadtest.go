@@ -27,7 +27,7 @@ import (
 )
 
 // Scenarios are the scenarios Run knows.
-var Scenarios = []string{"browse", "drop"}
+var Scenarios = []string{"browse", "drop", "renewals", "mixed"}
 
 // Market is the market every scenario shops in, priced in Currency.
 const (
@@ -40,7 +40,7 @@ const (
 
 // Config is one run.
 type Config struct {
-	Scenario string // browse or drop
+	Scenario string // one of Scenarios
 	Target   string // shopd's base URL, like http://127.0.0.1:8080
 	AdminKey string // a staff key with the admin role, for the setup and read-back
 
@@ -50,8 +50,10 @@ type Config struct {
 	Abandon  float64       // drop: share of shoppers who leave after the cart
 	Patience time.Duration // drop: how long a shopper keeps trying a queued or refused (429) checkout
 
-	Duration time.Duration // browse: how long to send
-	Rate     int           // browse: requests per second
+	Duration time.Duration // browse: how long to send; renewals, mixed: the browse load alone before the work starts
+	Rate     int           // browse, renewals, mixed: storefront requests per second
+
+	Subscriptions int // renewals: subscriptions billed in the run; mixed: the same, 0 for none
 
 	Connections int           // HTTP connections to shopd, and requests in flight at most
 	Timeout     time.Duration // bound on one request
@@ -62,24 +64,24 @@ type Config struct {
 // Validate checks the configuration.
 func (c Config) Validate() error {
 	var problems []string
-	switch c.Scenario {
-	case "browse":
+	browse := func() {
 		if c.Rate < 1 || c.Rate > 1_000_000 {
 			problems = append(problems, "--rate must be from 1 to 1000000")
 		}
 		if c.Duration <= 0 || c.Duration > 24*time.Hour {
 			problems = append(problems, "--duration must be from 1ns to 24h")
 		}
-		if c.Stock < 0 || c.Stock > 1_000_000 {
-			problems = append(problems, "--stock must be from 0 to 1000000")
+	}
+	stock := func(least int) {
+		if c.Stock < least || c.Stock > 1_000_000 {
+			problems = append(problems, fmt.Sprintf("--stock must be from %d to 1000000", least))
 		}
-	case "drop":
+	}
+	drop := func() {
 		if c.Shoppers < 1 || c.Shoppers > 10_000_000 {
 			problems = append(problems, "--shoppers must be from 1 to 10000000")
 		}
-		if c.Stock < 1 || c.Stock > 1_000_000 {
-			problems = append(problems, "--stock must be from 1 to 1000000")
-		}
+		stock(1)
 		if c.Ramp < 0 {
 			problems = append(problems, "--ramp must not be negative")
 		}
@@ -89,6 +91,26 @@ func (c Config) Validate() error {
 		if c.Patience <= 0 {
 			problems = append(problems, "--patience must be positive")
 		}
+	}
+	subscriptions := func(least int) {
+		if c.Subscriptions < least || c.Subscriptions > 1_000_000 {
+			problems = append(problems, fmt.Sprintf("--subscriptions must be from %d to 1000000", least))
+		}
+	}
+	switch c.Scenario {
+	case "browse":
+		browse()
+		stock(0)
+	case "drop":
+		drop()
+	case "renewals":
+		browse()
+		stock(0)
+		subscriptions(1)
+	case "mixed":
+		browse()
+		drop()
+		subscriptions(0)
 	default:
 		problems = append(problems, fmt.Sprintf("scenario must be one of %s, not %q", strings.Join(Scenarios, ", "), c.Scenario))
 	}
@@ -129,6 +151,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	switch cfg.Scenario {
 	case "browse":
 		return runBrowse(ctx, cl, cfg, fx)
+	case "renewals":
+		return runRenewals(ctx, cl, cfg, fx)
+	case "mixed":
+		return runMixed(ctx, cl, cfg, fx)
 	default:
 		return runDrop(ctx, cl, cfg, fx)
 	}
@@ -221,7 +247,13 @@ func (c *client) do(ctx context.Context, method, path string, body any, admin bo
 
 // admin sends a staff request and decodes a 2xx answer into out (if not nil).
 func (c *client) admin(ctx context.Context, method, path string, body, out any, headers ...string) (int, error) {
-	a := c.do(ctx, method, path, body, true, headers...)
+	return c.call(ctx, method, path, body, out, true, headers...)
+}
+
+// call sends a request, as staff if admin, and decodes a 2xx answer into
+// out (if not nil); any other answer is an error.
+func (c *client) call(ctx context.Context, method, path string, body, out any, admin bool, headers ...string) (int, error) {
+	a := c.do(ctx, method, path, body, admin, headers...)
 	if a.err != nil {
 		return 0, fmt.Errorf("%s %s: %w", method, path, a.err)
 	}

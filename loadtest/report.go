@@ -247,8 +247,90 @@ type Queue struct {
 	Fairness *Fairness `json:"fairness,omitempty"`
 }
 
+// Phase is what the browse load saw over part of a run; a request belongs
+// to the phase its intended send time falls in.
+type Phase struct {
+	Seconds   float64 `json:"seconds"`
+	Requests  int64   `json:"requests"`
+	RPS       float64 `json:"rps"`
+	Errors    int64   `json:"errors"` // answers other than 200 and 304
+	LatencyMS Latency `json:"latency_ms"`
+}
+
+// Storefront compares the storefront's browse latency before the work
+// (billing run, drop) started with its latency while the work ran, in the
+// same run at the same --rate.
+type Storefront struct {
+	Rate   int   `json:"rate"` // requests per second sent
+	Before Phase `json:"before"`
+	During Phase `json:"during"`
+	// P99Ratio is During's p99 over Before's (0 when either has none).
+	P99Ratio float64 `json:"p99_ratio"`
+}
+
+// BillingRun is shopd's answer to the billing run (POST
+// /v1/admin/billing/runs): what the run did to every subscription due,
+// the run's and any other.
+type BillingRun struct {
+	Invoiced int64 `json:"invoiced"` // periods invoiced
+	Retried  int64 `json:"retried"`  // dunning retries started
+	Charged  int64 `json:"charged"`  // charges that succeeded
+	Declined int64 `json:"declined"`
+	Unknown  int64 `json:"unknown"` // charges whose outcome the reconciler settles
+	Free     int64 `json:"free"`
+	Skipped  int64 `json:"skipped"`
+	Canceled int64 `json:"canceled"`
+	GaveUp   int64 `json:"gave_up"`
+}
+
+// Renewals is what the billing run of the renewals (or mixed) scenario did,
+// and what was read back after it about the run's subscriptions.
+type Renewals struct {
+	Plan          string `json:"plan"`
+	SKU           string `json:"sku"` // the plan's one item: a unit each period
+	Customers     int    `json:"customers"`
+	Subscriptions int    `json:"subscriptions"`
+	// SetupS is the time spent registering the customers and subscribing,
+	// before the run.
+	SetupS float64 `json:"setup_s"`
+	// BilledAt is the test clock the run billed as of: the latest trial
+	// end among the run's subscriptions.
+	BilledAt time.Time `json:"billed_at"`
+	// RunS is the billing run's request, from sent to answered; PerS is
+	// the periods it invoiced per second of it.
+	RunS float64    `json:"run_s"`
+	PerS float64    `json:"renewals_per_s"`
+	Run  BillingRun `json:"run"`
+	// Invoices of the run's subscriptions, by status; Orders the paid
+	// periods' orders.
+	Invoices     int64 `json:"invoices"`
+	InvoicesPaid int64 `json:"invoices_paid"`
+	InvoicesOpen int64 `json:"invoices_open"`
+	InvoicesVoid int64 `json:"invoices_void"`
+	Orders       int64 `json:"orders"`
+	// Stock of the plan's SKU received before the run, its units sold and
+	// the stock row after the run.
+	Stock         int64 `json:"stock"`
+	UnitsSold     int64 `json:"units_sold"`
+	Oversell      int64 `json:"oversell"`
+	OnHandAfter   int64 `json:"on_hand_after"`
+	ReservedAfter int64 `json:"reserved_after"`
+	// ChargesCaptured counts the test gateway's captured charges for the
+	// run's invoices; DoubleCharges the extra ones (an invoice charged more
+	// than once, a period paid by more than one invoice);
+	// UnchargedInvoices the paid invoices it has no charge for.
+	ChargesCaptured   int64 `json:"charges_captured"`
+	DoubleCharges     int64 `json:"double_charges"`
+	UnchargedInvoices int64 `json:"uncharged_invoices"`
+}
+
 // Report is the result of a run. The top-level fields through LatencyMS are
-// the ones the launch-day issue names; tools may rely on them.
+// the ones the launch-day issue names; tools may rely on them. They count
+// everything the run sold and charged: in mixed, the drop's and the
+// renewals' together (each also on its own, in Shoppers and Renewals).
+// OrdersPerS is orders over the time they took: for drop from the first
+// arrival to the last order, for renewals the billing run, for mixed the
+// loaded phase (Storefront.During).
 type Report struct {
 	Scenario      string             `json:"scenario"`
 	DurationS     float64            `json:"duration_s"`
@@ -286,8 +368,56 @@ type Report struct {
 	// OnHandAfter and ReservedAfter are the stock row read back after the run.
 	OnHandAfter   int64 `json:"on_hand_after"`
 	ReservedAfter int64 `json:"reserved_after"`
+	// Storefront compares browsing before and during the work (renewals,
+	// mixed); Renewals is the billing run (renewals, mixed).
+	Storefront *Storefront `json:"storefront,omitempty"`
+	Renewals   *Renewals   `json:"renewals,omitempty"`
+	// Drop is the drop's own part of the totals, in mixed.
+	Drop *DropSales `json:"drop,omitempty"`
 
 	steps []string // step names in the order a shopper takes them
+}
+
+// DropSales are a drop's own orders, stock and charges: the top-level
+// figures of a drop run, kept apart in mixed, whose top-level figures add
+// the renewals' to them.
+type DropSales struct {
+	Orders          int64   `json:"orders"`
+	OrdersPerS      float64 `json:"orders_per_s"` // from the first arrival to the last order
+	UnitsSold       int64   `json:"units_sold"`
+	Stock           int64   `json:"stock"`
+	Oversell        int64   `json:"oversell"`
+	DoubleCharges   int64   `json:"double_charges"`
+	ChargesCaptured int64   `json:"charges_captured"`
+	UnchargedOrders int64   `json:"uncharged_orders"`
+	OnHandAfter     int64   `json:"on_hand_after"`
+	ReservedAfter   int64   `json:"reserved_after"`
+}
+
+// dropSales returns the drop's own figures: Drop if set, else the
+// top-level ones.
+func (r *Report) dropSales() DropSales {
+	if r.Drop != nil {
+		return *r.Drop
+	}
+	return DropSales{Orders: r.Orders, OrdersPerS: r.OrdersPerS, UnitsSold: r.UnitsSold, Stock: r.Stock, Oversell: r.Oversell,
+		DoubleCharges: r.DoubleCharges, ChargesCaptured: r.ChargesCaptured, UnchargedOrders: r.UnchargedOrders,
+		OnHandAfter: r.OnHandAfter, ReservedAfter: r.ReservedAfter}
+}
+
+// addRenewals adds the renewals' orders, units, stock and charges to the
+// report's totals.
+func (r *Report) addRenewals(rn *Renewals) {
+	r.Renewals = rn
+	r.Orders += rn.Orders
+	r.UnitsSold += rn.UnitsSold
+	r.Stock += rn.Stock
+	r.Oversell += rn.Oversell
+	r.DoubleCharges += rn.DoubleCharges
+	r.ChargesCaptured += rn.ChargesCaptured
+	r.UnchargedOrders += rn.UnchargedInvoices
+	r.OnHandAfter += rn.OnHandAfter
+	r.ReservedAfter += rn.ReservedAfter
 }
 
 // Failed says why the run broke an invariant, or "" if it did not.
@@ -313,13 +443,17 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, ", %d answered 304", r.NotModified)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "\n%-10s %9s %9s %9s %9s %9s %9s\n", "step", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
+	width := 10
+	for _, name := range r.steps {
+		width = max(width, len(name))
+	}
+	fmt.Fprintf(w, "\n%-*s %9s %9s %9s %9s %9s %9s\n", width, "step", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
 	for _, name := range r.steps {
 		s, l := r.Steps[name], r.LatencyMS[name]
-		fmt.Fprintf(w, "%-10s %9d %9.0f %9.2f %9.2f %9.2f %9.2f\n", name, s.Requests, s.RPS, l.P50, l.P95, l.P99, l.Max)
+		fmt.Fprintf(w, "%-*s %9d %9.0f %9.2f %9.2f %9.2f %9.2f\n", width, name, s.Requests, s.RPS, l.P50, l.P95, l.P99, l.Max)
 	}
 	if l := r.WaitMS; l != nil {
-		fmt.Fprintf(w, "%-10s %9s %9s %9.2f %9.2f %9.2f %9.2f  (arrival until a connection was free; in product's latency)\n", "wait", "", "", l.P50, l.P95, l.P99, l.Max)
+		fmt.Fprintf(w, "%-*s %9s %9s %9.2f %9.2f %9.2f %9.2f  (arrival until a connection was free; in product's latency)\n", width, "wait", "", "", l.P50, l.P95, l.P99, l.Max)
 	}
 	for _, name := range r.steps {
 		s := r.Steps[name]
@@ -342,11 +476,12 @@ func (r *Report) WriteText(w io.Writer) {
 	if o := r.Shoppers; o != nil {
 		fmt.Fprintf(w, "\nshoppers %d: %d ordered, %d pending, %d sold out, %d declined, %d abandoned, %d gave up, %d failed, %d unanswered\n",
 			o.Shoppers, o.Ordered, o.Pending, o.SoldOut, o.Declined, o.Abandoned, o.GaveUp, o.Failed, o.NoAnswer)
-		fmt.Fprintf(w, "orders %d in %.2f s (%.0f/s from the first arrival to the last order)\n", r.Orders, r.SellOutS, r.OrdersPerS)
+		d := r.dropSales()
+		fmt.Fprintf(w, "orders %d in %.2f s (%.0f/s from the first arrival to the last order)\n", d.Orders, r.SellOutS, d.OrdersPerS)
 		fmt.Fprintf(w, "stock %d, units sold %d (on hand after %d, reserved %d), oversell %d\n",
-			r.Stock, r.UnitsSold, r.OnHandAfter, r.ReservedAfter, r.Oversell)
+			d.Stock, d.UnitsSold, d.OnHandAfter, d.ReservedAfter, d.Oversell)
 		fmt.Fprintf(w, "test gateway: %d captured charges for the run's orders, double charges %d, paid orders without a charge %d\n",
-			r.ChargesCaptured, r.DoubleCharges, r.UnchargedOrders)
+			d.ChargesCaptured, d.DoubleCharges, d.UnchargedOrders)
 	}
 	if f := r.Fairness; f != nil {
 		fmt.Fprintf(w, "fairness over %d orders: Kendall tau %.4f, mean rank displacement %.2f (max %d), %d sold out before a later arrival got an order\n",
@@ -360,6 +495,29 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  fairness over %d queued orders (first ticket → order): Kendall tau %.4f, mean rank displacement %.2f (max %d)\n",
 				f.Shoppers, f.KendallTau, f.MeanDisplacement, f.MaxDisplacement)
 		}
+	}
+	if rn := r.Renewals; rn != nil {
+		fmt.Fprintf(w, "\nrenewals: %d subscriptions of %d customers (set up in %.2f s), billed as of %s\n",
+			rn.Subscriptions, rn.Customers, rn.SetupS, rn.BilledAt.Format(time.RFC3339))
+		fmt.Fprintf(w, "billing run %.2f s: %d invoiced (%.0f renewals/s), %d charged, %d declined, %d unknown\n",
+			rn.RunS, rn.Run.Invoiced, rn.PerS, rn.Run.Charged, rn.Run.Declined, rn.Run.Unknown)
+		fmt.Fprintf(w, "invoices %d: %d paid, %d open, %d void; %d orders\n", rn.Invoices, rn.InvoicesPaid, rn.InvoicesOpen, rn.InvoicesVoid, rn.Orders)
+		fmt.Fprintf(w, "stock %d, units sold %d (on hand after %d, reserved %d), oversell %d\n",
+			rn.Stock, rn.UnitsSold, rn.OnHandAfter, rn.ReservedAfter, rn.Oversell)
+		fmt.Fprintf(w, "test gateway: %d captured charges for the run's invoices, double charges %d, paid invoices without a charge %d\n",
+			rn.ChargesCaptured, rn.DoubleCharges, rn.UnchargedInvoices)
+	}
+	if sf := r.Storefront; sf != nil {
+		fmt.Fprintf(w, "\nstorefront at %d requests/s:\n", sf.Rate)
+		for _, p := range []struct {
+			name  string
+			phase Phase
+		}{{"before", sf.Before}, {"during", sf.During}} {
+			l := p.phase.LatencyMS
+			fmt.Fprintf(w, "  %-6s %6.2f s %7d requests (%.0f/s), %d errors; ms p50 %.2f, p95 %.2f, p99 %.2f, max %.2f\n",
+				p.name, p.phase.Seconds, p.phase.Requests, p.phase.RPS, p.phase.Errors, l.P50, l.P95, l.P99, l.Max)
+		}
+		fmt.Fprintf(w, "  p99 during / before: %.2f\n", sf.P99Ratio)
 	}
 	fmt.Fprintf(w, "5xx answers %d\n", r.Errors5xx)
 }
