@@ -36,6 +36,10 @@ type browse struct {
 	// seen, if not nil, is told of every recorded request: when it was
 	// due, its latency and whether its answer was expected.
 	seen func(due time.Time, latency time.Duration, ok bool)
+	// pace, if not nil, bounds the waits for due times (else run's ctx
+	// does): ending it once over has turned stops the load at once,
+	// without cutting the requests in flight.
+	pace context.Context
 }
 
 // steps returns the load's step names, for newRecorder.
@@ -54,6 +58,10 @@ func (b *browse) run(ctx context.Context) {
 		interval = 1
 	}
 	fx, cl := b.fx, b.cl
+	pace := b.pace
+	if pace == nil {
+		pace = ctx
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range b.conns {
@@ -61,7 +69,9 @@ func (b *browse) run(ctx context.Context) {
 			for {
 				i := next.Add(1) - 1
 				due := b.start.Add(time.Duration(i) * interval)
-				if b.over(i, due) || !sleepUntil(ctx, due) || b.over(i, due) {
+				// A wait cut short by pace still sends a request due
+				// before the end.
+				if b.over(i, due) || !sleepUntil(pace, due) && ctx.Err() != nil || b.over(i, due) {
 					return
 				}
 				kind := browseMix[i%int64(len(browseMix))]
@@ -105,8 +115,8 @@ func runBrowse(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Repor
 
 // underLoad runs the browse load alone for baseline, then runs work beside
 // it and stops it when work returns: the storefront before the work and
-// during it, in the same run at the same rate. b's over and seen are set
-// here.
+// during it, in the same run at the same rate. b's over, seen and pace are
+// set here.
 func underLoad(ctx context.Context, b *browse, baseline time.Duration, work func(ctx context.Context)) *Storefront {
 	loadAt := b.start.Add(baseline)
 	var ended atomic.Int64 // when work returned (Unix ns); 0 until then
@@ -122,6 +132,9 @@ func underLoad(ctx context.Context, b *browse, baseline time.Duration, work func
 		}
 		p.add(latency, ok)
 	}
+	pace, halt := context.WithCancel(ctx)
+	defer halt()
+	b.pace = pace
 	var wg sync.WaitGroup
 	wg.Go(func() { b.run(ctx) })
 	if sleepUntil(ctx, loadAt) {
@@ -129,6 +142,7 @@ func underLoad(ctx context.Context, b *browse, baseline time.Duration, work func
 	}
 	end := time.Now()
 	ended.Store(end.UnixNano())
+	halt()
 	wg.Wait()
 	sf := &Storefront{Rate: b.rate, Before: before.phase(baseline), During: during.phase(end.Sub(loadAt))}
 	if sf.Before.LatencyMS.P99 > 0 && sf.During.Requests > 0 {

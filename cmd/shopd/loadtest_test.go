@@ -167,6 +167,9 @@ func TestLoadtestUsage(t *testing.T) {
 		{[]string{"loadtest", "drop", "--admin-key", "k", "--target", "localhost"}, "--target"},
 		{[]string{"loadtest", "drop", "--admin-key", "k", "--abandon", "120"}, "--abandon"},
 		{[]string{"loadtest", "browse", "--admin-key", "k", "--rate", "0"}, "--rate"},
+		{[]string{"loadtest", "renewals", "--admin-key", "k", "--subscriptions", "0"}, "--subscriptions must be from 1"},
+		{[]string{"loadtest", "mixed", "--admin-key", "k", "--subscriptions", "-1"}, "--subscriptions must be from 0"},
+		{[]string{"loadtest", "mixed", "--admin-key", "k", "--shoppers", "0"}, "--shoppers"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(t.Context(), c.args, func(string) string { return "" }, nil, &stdout, &stderr)
