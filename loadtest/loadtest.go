@@ -1,7 +1,10 @@
-// Package loadtest drives a running shopd over HTTP, the way shoppers do on
-// launch day, and reports throughput, latency and the invariants afterwards
-// (no oversell, no double charge, no 5xx). It sets up its own data through the
-// admin API: a warehouse, a product with a SKU unique to the run, its stock.
+// Package loadtest drives a running shopd over HTTP, the way shoppers and
+// subscribers do on launch day, and reports throughput, latency and the
+// invariants afterwards (no oversell, no double charge, no 5xx). It sets up
+// its own data through the admin API: a warehouse, a product with a SKU
+// unique to the run, its stock; for renewals also a plan of that SKU, and
+// customers subscribed to it through the storefront API (shopd has no
+// staff route that subscribes a customer).
 //
 // Latency is measured the coordinated-omission-safe way: every request has an
 // intended send time from an open-loop schedule (a fixed rate, or shoppers
