@@ -1,6 +1,7 @@
 package checkout_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -31,7 +32,9 @@ import (
 //   - checkout: checkout.PlaceOrder, which adds the order.created outbox row;
 //   - checkout+key: also claims an Idempotency-Key in the transaction, as
 //     the HTTP API does, so 1 - checkout+key / core is the idempotency and
-//     outbox overhead.
+//     outbox overhead;
+//   - batched: checkout+key through a checkout.Placer, as POST /v1/checkouts
+//     places orders: concurrent checkouts share one transaction.
 func BenchmarkCheckoutTx(b *testing.B) {
 	for _, d := range storetest.Engines(b) {
 		b.Run(d.String(), func(b *testing.B) {
@@ -44,6 +47,7 @@ func BenchmarkCheckoutTx(b *testing.B) {
 				b.Run("core/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.core) })
 				b.Run("checkout/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.placeOrder) })
 				b.Run("checkout+key/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.placeOrderWithKey) })
+				b.Run("batched/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.placeBatched(b)) })
 			}
 		})
 	}
@@ -51,14 +55,34 @@ func BenchmarkCheckoutTx(b *testing.B) {
 
 type fixture struct {
 	db        *sqlstore.DB
-	warehouse string
+	warehouse string // the ID of "main"
 	skus      []string
 	payments  *payment.Service
 	inventory *inventory.Service
 	keys      *idempotency.Service
+	perCPU    int // clients per CPU; 8 if zero
 }
 
-func newFixture(b *testing.B, db *sqlstore.DB) *fixture {
+// newFixture is newShop with a million units of each of its 1,000 SKUs in
+// the warehouse "main".
+func newFixture(b testing.TB, db *sqlstore.DB) *fixture {
+	f := newShop(b, db)
+	wh, err := f.inventory.CreateWarehouse(context.Background(), inventory.NewWarehouse{Code: "main", Name: "Main", Markets: []string{"us"}, Priority: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.warehouse = wh.ID
+	for _, sku := range f.skus {
+		if _, err := f.inventory.Receive(context.Background(), inventory.Receipt{Warehouse: "main", SKU: sku, Quantity: 1_000_000}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return f
+}
+
+// newShop makes the default markets, 400 products with 1,000 SKUs and the
+// services placements need; no warehouses, no stock.
+func newShop(b testing.TB, db *sqlstore.DB) *fixture {
 	ctx := context.Background()
 	clock := shopd.SystemClock{}
 	markets := market.NewService(db.Markets(), clock)
@@ -75,11 +99,7 @@ func newFixture(b *testing.B, db *sqlstore.DB) *fixture {
 	}
 	inv := inventory.NewService(db.Inventory(), clock)
 	inv.Markets = markets
-	wh, err := inv.CreateWarehouse(ctx, inventory.NewWarehouse{Code: "main", Name: "Main", Markets: []string{"us"}, Priority: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	f := &fixture{db: db, warehouse: wh.ID, inventory: inv, keys: &idempotency.Service{Store: db.Idempotency(), Clock: clock},
+	f := &fixture{db: db, inventory: inv, keys: &idempotency.Service{Store: db.Idempotency(), Clock: clock},
 		payments: payment.NewService(db.Payments(), clock, payment.WithGateway(testgateway.New(db.TestGatewayLedger(), testgateway.Options{})))}
 	for _, p := range ps {
 		for _, v := range p.Variants {
@@ -88,20 +108,33 @@ func newFixture(b *testing.B, db *sqlstore.DB) *fixture {
 			}
 		}
 	}
-	for _, sku := range f.skus {
-		if _, err := inv.Receive(ctx, inventory.Receipt{Warehouse: "main", SKU: sku, Quantity: 1_000_000}); err != nil {
-			b.Fatal(err)
-		}
-	}
 	return f
 }
 
-// run calls op from 8 clients per CPU, each on the SKUs in turn, and reports
-// operations per second and the 99th percentile latency.
+// BenchmarkHotSKU is the launch-day comparison: 64 buyers of one SKU (32
+// per CPU), each checkout in its own transaction (checkout+key, as above)
+// or placed in batches (batched), against the bare conditional UPDATE of
+// the SKU's stock row from the same 64 clients.
+func BenchmarkHotSKU(b *testing.B) {
+	for _, d := range storetest.Engines(b) {
+		b.Run(d.String(), func(b *testing.B) {
+			f := newFixture(b, storetest.Open(b, d))
+			f.perCPU = 32
+			hot := f.skus[:1]
+			b.Run("bare-update", func(b *testing.B) { f.run(b, hot, f.bareUpdate) })
+			b.Run("checkout+key", func(b *testing.B) { f.run(b, hot, f.placeOrderWithKey) })
+			b.Run("batched", func(b *testing.B) { f.run(b, hot, f.placeBatched(b)) })
+		})
+	}
+}
+
+// run calls op from perCPU clients per CPU (8 if unset), each on the SKUs
+// in turn, and reports operations per second and the 99th percentile
+// latency.
 func (f *fixture) run(b *testing.B, skus []string, op func(ctx context.Context, sku string) error) {
 	var mu sync.Mutex
 	var all []time.Duration
-	b.SetParallelism(8)
+	b.SetParallelism(cmp.Or(f.perCPU, 8))
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -146,20 +179,30 @@ func (f *fixture) bareUpdate(ctx context.Context, sku string) error {
 
 // placement is checkout's transaction for one unit of sku.
 func (f *fixture) placement(sku string) (checkout.Placement, error) {
+	return f.placementOf(inventory.Line{SKU: sku, Quantity: 1})
+}
+
+// placementOf is checkout's transaction for lines, each unit at $24.
+func (f *fixture) placementOf(lines ...inventory.Line) (checkout.Placement, error) {
 	now := time.Now().UTC()
-	price := shopd.Money{Amount: 2400, Currency: "USD"}
 	zero := shopd.Zero("USD")
 	o := order.Order{ID: shopd.NewID("ord"), Email: "bench@example.com", Market: "us", Status: order.StatusPendingPayment,
-		RefundStatus: order.RefundNone, Lines: []order.Line{{ID: shopd.NewID("oln"), VariantID: "var_bench", ProductID: "prd_bench", SKU: sku,
-			Title: "Bench", Quantity: 1, UnitPrice: price, Subtotal: price, Discount: zero, Tax: zero, Total: price}},
-		Subtotal: price, Discount: zero, Shipping: zero, Tax: zero, Total: price, Refunded: zero,
+		RefundStatus: order.RefundNone, Subtotal: zero, Discount: zero, Shipping: zero, Tax: zero, Refunded: zero,
 		ShipTo: order.Address{Name: "B", Line1: "1 Main St", City: "Austin", Region: "TX", Country: "US"}, CreatedAt: now, UpdatedAt: now}
-	p, err := f.payments.Prepare(payment.Request{Reference: o.ID, Amount: price, Capture: true, Method: payment.Method{Token: "tok_visa"}})
+	for _, l := range lines {
+		unit := shopd.Money{Amount: 2400, Currency: "USD"}
+		price := shopd.Money{Amount: 2400 * l.Quantity, Currency: "USD"}
+		o.Lines = append(o.Lines, order.Line{ID: shopd.NewID("oln"), VariantID: "var_bench", ProductID: "prd_bench", SKU: l.SKU,
+			Title: "Bench", Quantity: l.Quantity, UnitPrice: unit, Subtotal: price, Discount: zero, Tax: zero, Total: price})
+		o.Subtotal.Amount += price.Amount
+	}
+	o.Total = o.Subtotal
+	p, err := f.payments.Prepare(payment.Request{Reference: o.ID, Amount: o.Total, Capture: true, Method: payment.Method{Token: "tok_visa"}})
 	if err != nil {
 		return checkout.Placement{}, err
 	}
 	o.PaymentID = p.ID
-	rr, err := f.inventory.NewReserveRequest(o.ID, "us", []inventory.Line{{SKU: sku, Quantity: 1}})
+	rr, err := f.inventory.NewReserveRequest(o.ID, "us", lines)
 	return checkout.Placement{Order: o, Payment: p, Reserve: rr}, err
 }
 
@@ -195,14 +238,35 @@ func (f *fixture) core(ctx context.Context, sku string) error {
 // API does: a lookup of the key, then the claim inside the checkout
 // transaction.
 func (f *fixture) placeOrderWithKey(ctx context.Context, sku string) error {
-	key, stored, err := f.keys.Pending(ctx, "bench", shopd.NewID("key"), "hash")
-	if err != nil || stored != nil {
-		return errors.Join(err, errors.New("a new key has a stored response"))
-	}
-	pl, err := f.placement(sku)
+	pl, err := f.keyedPlacement(ctx, sku)
 	if err != nil {
 		return err
 	}
-	pl.Key = key
 	return f.db.Checkout().InTx(ctx, func(tx checkout.Tx) error { return checkout.PlaceOrder(ctx, tx, pl) })
+}
+
+// keyedPlacement is the placement of one unit of sku under a new
+// Idempotency-Key, looked up first as the HTTP API does.
+func (f *fixture) keyedPlacement(ctx context.Context, sku string) (checkout.Placement, error) {
+	key, stored, err := f.keys.Pending(ctx, "bench", shopd.NewID("key"), "hash")
+	if err != nil || stored != nil {
+		return checkout.Placement{}, errors.Join(err, errors.New("a new key has a stored response"))
+	}
+	pl, err := f.placement(sku)
+	pl.Key = key
+	return pl, err
+}
+
+// placeBatched returns checkout+key through a Placer, as the checkout
+// service places orders.
+func (f *fixture) placeBatched(b *testing.B) func(ctx context.Context, sku string) error {
+	p := checkout.NewPlacer(f.db.Checkout(), 1)
+	b.Cleanup(p.Close)
+	return func(ctx context.Context, sku string) error {
+		pl, err := f.keyedPlacement(ctx, sku)
+		if err != nil {
+			return err
+		}
+		return p.Place(ctx, pl)
+	}
 }

@@ -49,6 +49,15 @@ type Tx interface {
 	ReleaseDiscount(ctx context.Context, orderRef string) (bool, error)
 	CountPurchase(ctx context.Context, buyer, productID string, quantity, limit int64) error
 	UncountPurchase(ctx context.Context, buyer, productID string, quantity int64) error
+
+	// For batches of checkouts (PlaceOrders): the same writes for many at once.
+	ClaimKeys(ctx context.Context, recs []idempotency.Record) (claimed []bool, err error)
+	ReleaseKeys(ctx context.Context, recs []idempotency.Record) error
+	InsertOrders(ctx context.Context, os []order.Order) error
+	InsertPayments(ctx context.Context, ps []payment.Payment) error
+	AppendEvents(ctx context.Context, es []event.Event) error
+	ReserveStocks(ctx context.Context, reqs []inventory.ReserveRequest) (errs []error, err error)
+	Savepoint(ctx context.Context, fn func() error) error
 }
 
 // Store runs checkout's transactions.
@@ -80,16 +89,27 @@ type Service struct {
 	stock    Reservations
 	payments Payments
 	clock    shopd.Clock
+	placer   *Placer
 }
+
+// placeWorkers is how many batches of checkouts are placed at once: one,
+// since two would wait for each other's rows (the hot SKU's stock) and
+// could deadlock on a buyer's purchase counts, locked in arrival order;
+// the next batch fills while one commits.
+const placeWorkers = 1
 
 // NewService returns a checkout service and registers its settle hook with
 // the payments service, so every settlement of an order's payment — here,
 // by the reconciler, or by a webhook — moves the order.
 func NewService(store Store, carts Carts, stock Reservations, payments Payments, clock shopd.Clock) *Service {
-	s := &Service{store: store, carts: carts, stock: stock, payments: payments, clock: clock}
+	s := &Service{store: store, carts: carts, stock: stock, payments: payments, clock: clock, placer: NewPlacer(store, placeWorkers)}
 	payments.OnSettle(s.settled)
 	return s
 }
+
+// Close stops placing checkouts, after the batches in progress; later
+// checkouts fail with EUNAVAILABLE.
+func (s *Service) Close() { s.placer.Close() }
 
 // Request is a checkout.
 type Request struct {
@@ -137,8 +157,7 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	pl := Placement{Key: idempotency.PendingFrom(ctx), Order: o, Payment: p, Limits: limitedUnits(q), Reserve: rr}
-	err = s.store.InTx(ctx, func(tx Tx) error { return PlaceOrder(ctx, tx, pl) })
-	if err != nil {
+	if err := s.placer.Place(ctx, pl); err != nil {
 		return Result{}, err
 	}
 	if pl.Key != nil {
@@ -185,20 +204,45 @@ func PlaceOrder(ctx context.Context, tx Tx, pl Placement) error {
 	if err := order.AppendEvent(ctx, tx, "order.created", o); err != nil {
 		return err
 	}
-	for _, u := range pl.Limits {
-		if err := tx.CountPurchase(ctx, buyer(o), u.Product, u.Quantity, u.Limit); err != nil {
-			return err
-		}
-	}
-	if o.DiscountCode != "" {
-		if _, err := tx.RedeemDiscount(ctx, o.DiscountCode, buyer(o), o.ID); err != nil {
-			return err
-		}
+	if err := takeHolds(ctx, tx, pl); err != nil {
+		return err
 	}
 	_, err := tx.ReserveStock(ctx, pl.Reserve)
 	shopd.CrashPoint("checkout.reserving") // stock reserved, nothing committed
 	return err
 }
+
+// takeHolds counts a placement's units against purchase limits and
+// redeems its discount code.
+func takeHolds(ctx context.Context, tx Tx, pl Placement) error {
+	for _, u := range pl.Limits {
+		if err := tx.CountPurchase(ctx, buyer(pl.Order), u.Product, u.Quantity, u.Limit); err != nil {
+			return err
+		}
+	}
+	if pl.Order.DiscountCode != "" {
+		_, err := tx.RedeemDiscount(ctx, pl.Order.DiscountCode, buyer(pl.Order), pl.Order.ID)
+		return err
+	}
+	return nil
+}
+
+// untakeHolds gives back what takeHolds took, in the same order.
+func untakeHolds(ctx context.Context, tx Tx, pl Placement) error {
+	for _, u := range pl.Limits {
+		if err := tx.UncountPurchase(ctx, buyer(pl.Order), u.Product, u.Quantity); err != nil {
+			return err
+		}
+	}
+	if pl.Order.DiscountCode != "" {
+		_, err := tx.ReleaseDiscount(ctx, pl.Order.ID)
+		return err
+	}
+	return nil
+}
+
+// holds tells whether a placement takes holds besides stock.
+func (pl Placement) holds() bool { return len(pl.Limits) > 0 || pl.Order.DiscountCode != "" }
 
 // validate checks the outside input of a checkout.
 func validate(req *Request) error {

@@ -89,6 +89,7 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	svc.carts.Catalog, svc.carts.Markets = svc.catalog, svc.markets
 	svc.payments = payment.NewService(db.Payments(), clock, payment.WithGateway(testgateway.New(db.TestGatewayLedger(), testgateway.Options{Clock: clock})))
 	svc.checkout = checkout.NewService(db.Checkout(), svc.carts, svc.inventory, svc.payments, clock)
+	t.Cleanup(svc.checkout.Close)
 	svc.orderOps = orderops.NewService(db.OrderOps(), svc.payments, clock)
 	svc.subs = subscription.NewService(db.Subscriptions(), clock, svc.markets, svc.catalog)
 	svc.biller = subscription.NewBiller(db.Billing(), svc.payments, svc.markets, clock, subscription.DefaultBillingRules())

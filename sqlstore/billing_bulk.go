@@ -89,7 +89,7 @@ func (tx *Tx) placeholder(n int, typ string) string {
 // so they stay prepared (SQLite's statement cache keeps texts up to
 // maxCachedQuery characters; pgx caches by text, and prepares a new text
 // with a round trip of its own), instead of being parsed anew each time.
-var statementSizes = []int{256, 64, 16, 4, 1}
+var statementSizes = []int{256, 128, 64, 32, 16, 8, 4, 2, 1}
 
 // chunkSizes splits n rows into statements of statementSizes rows, the
 // largest that fit first. On SQLite a statement must fit the statement

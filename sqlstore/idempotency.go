@@ -109,3 +109,60 @@ func (db *DB) PurgeIdempotencyKeys(ctx context.Context, now time.Time) (int64, e
 	})
 	return n, err
 }
+
+// ClaimKeys claims many keys in one statement per few hundred, for a batch
+// of checkouts: claimed[i] tells whether recs[i] was new and is now held
+// by the transaction. A key that exists is left as it is; its caller
+// claims it with ClaimKey, which reads what holds it.
+func (tx *Tx) ClaimKeys(ctx context.Context, recs []idempotency.Record) ([]bool, error) {
+	rows := make([][]any, len(recs))
+	for i, r := range recs {
+		rows[i] = []any{r.Scope, r.Key, r.RequestHash, micros(r.LockedAt), micros(r.CreatedAt), micros(r.ExpiresAt)}
+	}
+	const prefix = `INSERT INTO idempotency_keys (scope, key, request_hash, locked_at, created_at, expires_at) VALUES `
+	const suffix = ` ON CONFLICT (scope, key) DO NOTHING RETURNING scope, key`
+	inserted := map[[2]string]bool{}
+	for chunk := range chunks(tx, rows, 6, len(prefix)+len(suffix)) {
+		values, args := tx.rowValues(chunk, nil)
+		rs, err := tx.QueryContext(ctx, prefix+values+suffix, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rs.Next() {
+			var k [2]string
+			if err := rs.Scan(&k[0], &k[1]); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			inserted[k] = true
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return nil, err
+		}
+	}
+	claimed := make([]bool, len(recs))
+	for i, r := range recs {
+		k := [2]string{r.Scope, r.Key}
+		claimed[i] = inserted[k]
+		delete(inserted, k) // the same key twice in recs: the first holds it
+	}
+	return claimed, nil
+}
+
+// ReleaseKeys deletes keys the transaction claimed for requests that then
+// failed, so that a retry with the same key runs again.
+func (tx *Tx) ReleaseKeys(ctx context.Context, recs []idempotency.Record) error {
+	rows := make([][]any, len(recs))
+	for i, r := range recs {
+		rows[i] = []any{r.Scope, r.Key}
+	}
+	for chunk := range chunks(tx, rows, 2, 150) {
+		with, args := tx.valuesCTE("v", []column{{"scope", "TEXT"}, {"key", "TEXT"}}, chunk)
+		if _, err := tx.ExecContext(ctx, with+` DELETE FROM idempotency_keys
+			WHERE EXISTS (SELECT 1 FROM v WHERE v.scope = idempotency_keys.scope AND v.key = idempotency_keys.key)`, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -92,7 +92,12 @@ func openAppAt(ctx context.Context, d platform.Database, clock shopd.Clock) (*ap
 	return a, nil
 }
 
-func (a *app) Close() error { return a.db.Close() }
+func (a *app) Close() error {
+	if a.checkout != nil {
+		a.checkout.Close() // its batches write to the database
+	}
+	return a.db.Close()
+}
 
 // withPayments wires the payment gateways, checkout and billing. Checkout
 // and billing register their settle hooks with the payment service here, so

@@ -1,0 +1,236 @@
+package checkout_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/checkout"
+	"github.com/shopd/shopd/event"
+	"github.com/shopd/shopd/idempotency"
+	"github.com/shopd/shopd/inventory"
+	"github.com/shopd/shopd/sqlstore"
+	"github.com/shopd/shopd/sqlstore/storetest"
+)
+
+// TestPlaceOrders: one batch with every kind of outcome, each as
+// PlaceOrder would have given it in turn, and nothing left of the
+// placements that failed.
+func TestPlaceOrders(t *testing.T) {
+	storetest.EachEngine(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		f := newShop(t, db)
+		a, b, c := f.skus[0], f.skus[1], f.skus[2]
+		for i, code := range []string{"east", "west"} {
+			if _, err := f.inventory.CreateWarehouse(ctx, inventory.NewWarehouse{Code: code, Name: code, Markets: []string{"us"}, Priority: i + 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, r := range []inventory.Receipt{{Warehouse: "east", SKU: a, Quantity: 3}, {Warehouse: "west", SKU: a, Quantity: 2},
+			{Warehouse: "east", SKU: b, Quantity: 5}, {Warehouse: "east", SKU: c, Quantity: 1}, {Warehouse: "west", SKU: c, Quantity: 1}} {
+			if _, err := f.inventory.Receive(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		key := func(k string) *idempotency.Pending {
+			p, stored, err := f.keys.Pending(ctx, "test", k, "hash")
+			if err != nil || stored != nil {
+				t.Fatalf("key %s: %v %v", k, stored, err)
+			}
+			return p
+		}
+		// A key answered before: its request is replayed.
+		done, replayed := key("done"), key("done") // the second arrives before the first is answered
+		if err := db.InTx(ctx, func(tx *sqlstore.Tx) error { return done.Claim(ctx, tx) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.keys.Complete(ctx, "test", "done", 201, "application/json", "", []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		limited := []checkout.ProductUnits{{Product: "prd_limited", Quantity: 1, Limit: 1}}
+		cases := []struct {
+			lines  []inventory.Line
+			key    string
+			limits []checkout.ProductUnits
+			want   string                    // the error type; "" for an order
+			alloc  map[string]int64          // warehouse → units of the order's SKU
+			also   func(*checkout.Placement) // changes before placing
+		}{
+			{lines: []inventory.Line{{SKU: a, Quantity: 2}}, key: "k1", alloc: map[string]int64{"east": 2}},
+			{lines: []inventory.Line{{SKU: a, Quantity: 1}}, key: "k1", want: "idempotency-key-in-use"},
+			{lines: []inventory.Line{{SKU: a, Quantity: 2}}, alloc: map[string]int64{"west": 2}}, // east has 1 left
+			{lines: []inventory.Line{{SKU: a, Quantity: 1}}, alloc: map[string]int64{"east": 1}},
+			{lines: []inventory.Line{{SKU: a, Quantity: 1}, {SKU: b, Quantity: 1}}, key: "k4", want: "out-of-stock"}, // a is gone: b untouched
+			{lines: []inventory.Line{{SKU: b, Quantity: 1}}, limits: limited, alloc: map[string]int64{"east": 1}},
+			{lines: []inventory.Line{{SKU: b, Quantity: 1}}, limits: limited, want: "purchase-limit-reached"},
+			{lines: []inventory.Line{{SKU: b, Quantity: 1}}, key: "done", want: "replay"},
+			{lines: []inventory.Line{{SKU: c, Quantity: 2}}, limits: []checkout.ProductUnits{{Product: "prd_other", Quantity: 1, Limit: 5}},
+				alloc: map[string]int64{"east": 1, "west": 1}}, // split
+			{lines: []inventory.Line{{SKU: c, Quantity: 1}}, key: "k9", limits: []checkout.ProductUnits{{Product: "prd_third", Quantity: 1, Limit: 5}},
+				want: "out-of-stock"}, // its count and key are given back
+		}
+		pls := make([]checkout.Placement, len(cases))
+		for i, c := range cases {
+			pl, err := f.placementOf(c.lines...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch c.key {
+			case "":
+			case "done":
+				pl.Key = replayed
+			default:
+				pl.Key = key(c.key)
+			}
+			pl.Limits = c.limits
+			pls[i] = pl
+		}
+		var errs []error
+		if err := db.Checkout().InTx(ctx, func(tx checkout.Tx) (err error) {
+			errs, err = checkout.PlaceOrders(ctx, tx, pls)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		orders := 0
+		for i, c := range cases {
+			got := shopd.ErrorType(errs[i])
+			if _, ok := errs[i].(*idempotency.Replay); ok {
+				got = "replay"
+			}
+			if got != c.want {
+				t.Errorf("placement %d: error %v (%q), want %q", i, errs[i], got, c.want)
+			}
+			res, err := f.inventory.Reservation(ctx, pls[i].Order.ID)
+			if c.want != "" {
+				if err == nil && len(res.Allocations) > 0 {
+					t.Errorf("placement %d failed but holds %v", i, res.Allocations)
+				}
+				if _, err := db.Orders().Order(ctx, pls[i].Order.ID); shopd.ErrorCode(err) != shopd.ENOTFOUND {
+					t.Errorf("placement %d failed but its order exists: %v", i, err)
+				}
+				continue
+			}
+			orders++
+			if err != nil {
+				t.Fatalf("placement %d: reservation: %v", i, err)
+			}
+			got2 := map[string]int64{}
+			for _, al := range res.Allocations {
+				got2[al.Warehouse] += al.Quantity
+			}
+			if len(got2) != len(c.alloc) {
+				t.Errorf("placement %d: allocated %v, want %v", i, got2, c.alloc)
+			}
+			for w, q := range c.alloc {
+				if got2[w] != q {
+					t.Errorf("placement %d: allocated %v, want %v", i, got2, c.alloc)
+				}
+			}
+			if _, err := db.Orders().Order(ctx, pls[i].Order.ID); err != nil {
+				t.Errorf("placement %d: order: %v", i, err)
+			}
+			if _, err := f.payments.Payment(ctx, pls[i].Payment.ID); err != nil {
+				t.Errorf("placement %d: payment: %v", i, err)
+			}
+		}
+		// Keys: k1 held by its first placement; k4 and k9 released.
+		for k, held := range map[string]bool{"k1": true, "k4": false, "k9": false} {
+			_, found, err := db.Idempotency().Lookup(ctx, "test", k)
+			if err != nil || found != held {
+				t.Errorf("key %s: found %v (%v), want %v", k, found, err, held)
+			}
+		}
+		var counts [3]int64
+		for i, p := range []string{"prd_limited", "prd_other", "prd_third"} {
+			counts[i] = sum(t, db, `SELECT COALESCE(SUM(quantity), 0) FROM purchase_counts WHERE product_id = $1`, p)
+		}
+		if counts != [3]int64{1, 1, 0} {
+			t.Errorf("purchase counts %v, want [1 1 0]", counts)
+		}
+		events, err := db.Events().Events(ctx, event.Filter{Type: "order.created", Limit: 100})
+		if err != nil || len(events) != orders {
+			t.Errorf("%d order.created events (%v), want %d", len(events), err, orders)
+		}
+		for _, w := range []struct {
+			sku, wh  string
+			reserved int64
+		}{{a, "east", 3}, {a, "west", 2}, {b, "east", 1}, {c, "east", 1}, {c, "west", 1}} {
+			page, err := f.inventory.Stock(ctx, inventory.StockFilter{SKU: w.sku, Warehouse: w.wh, Limit: 10})
+			if err != nil || len(page.Stock) != 1 || page.Stock[0].Reserved != w.reserved {
+				t.Errorf("stock %s@%s: %+v %v, want %d reserved", w.sku, w.wh, page.Stock, err, w.reserved)
+			}
+		}
+	})
+}
+
+// TestPlacerNoOversell: 500 concurrent checkouts through one Placer for a
+// SKU with 100 units in two warehouses: exactly 100 placed, the other 400
+// out of stock, and the stock rows add up.
+func TestPlacerNoOversell(t *testing.T) {
+	storetest.EachEngine(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		f := newShop(t, db)
+		sku := f.skus[0]
+		for i, r := range []inventory.Receipt{{Warehouse: "east", SKU: sku, Quantity: 60}, {Warehouse: "west", SKU: sku, Quantity: 40}} {
+			if _, err := f.inventory.CreateWarehouse(ctx, inventory.NewWarehouse{Code: r.Warehouse, Name: r.Warehouse, Markets: []string{"us"}, Priority: i + 1}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.inventory.Receive(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := checkout.NewPlacer(db.Checkout(), 1)
+		defer p.Close()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		outcomes := map[string]int{}
+		for range 500 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pl, err := f.placement(sku)
+				if err == nil {
+					err = p.Place(ctx, pl)
+				}
+				mu.Lock()
+				outcomes[shopd.ErrorType(err)]++
+				mu.Unlock()
+				if err != nil && shopd.ErrorType(err) != "out-of-stock" {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if outcomes[""] != 100 || outcomes["out-of-stock"] != 400 {
+			t.Fatalf("outcomes %v, want 100 placed and 400 out of stock", outcomes)
+		}
+		page, err := f.inventory.Stock(ctx, inventory.StockFilter{SKU: sku, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var reserved int64
+		for _, s := range page.Stock {
+			if s.Reserved != s.OnHand {
+				t.Errorf("%s: %d reserved of %d", s.Warehouse, s.Reserved, s.OnHand)
+			}
+			reserved += s.Reserved
+		}
+		held := sum(t, db, `SELECT COALESCE(SUM(quantity), 0) FROM stock_reservations WHERE sku = $1 AND state = 'active'`, sku)
+		if reserved != 100 || held != 100 {
+			t.Fatalf("reserved %d, reservation rows %d; want 100 and 100", reserved, held)
+		}
+	})
+}
+
+// sum runs a query for one number in a transaction (which reads its own
+// writes on both engines).
+func sum(t *testing.T, db *sqlstore.DB, query string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := db.InTx(context.Background(), func(tx *sqlstore.Tx) error { return tx.QueryRowContext(context.Background(), query, args...).Scan(&n) }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -1,0 +1,208 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/inventory"
+)
+
+// ReserveStocks reserves stock for many requests at once — a batch of
+// concurrent checkouts — with the outcome ReserveStock would give each in
+// turn, in a few statements for the whole batch: the stock rows of all
+// their SKUs are locked once, in routing order (the order CommitReservations
+// locks them, so the two never deadlock), the requests are routed in
+// memory in their order, each whole or not at all, each touched row gets
+// one UPDATE for the sum of its reservations and all reservation rows are
+// inserted together. A drop's hot SKU thus costs one row update per batch
+// instead of one per checkout, and its row lock is taken once.
+//
+// errs[i] is request i's own failure (invalid, or out of stock: nothing
+// of it is written); err is the store's, which leaves the transaction
+// unusable. The references must be new: one that already holds stock
+// fails the whole statement (a unique violation), not only its request.
+func (tx *Tx) ReserveStocks(ctx context.Context, reqs []inventory.ReserveRequest) (errs []error, err error) {
+	errs = make([]error, len(reqs))
+	merged := make([][]inventory.MergedLine, len(reqs))
+	routes := map[string][]invWarehouse{}
+	var skus []string
+	for i, r := range reqs {
+		if errs[i] = r.Validate(); errs[i] != nil {
+			continue
+		}
+		if _, ok := routes[r.Market]; !ok {
+			if routes[r.Market], _, err = invRoute(ctx, tx, r.Market, ""); err != nil {
+				return nil, err
+			}
+		}
+		merged[i] = inventory.MergeLines(r.Lines)
+		for _, l := range merged[i] {
+			skus = append(skus, l.SKU)
+		}
+	}
+	rows, err := invLockSKUs(ctx, tx, slices.Compact(slices.Sorted(slices.Values(skus))))
+	if err != nil {
+		return nil, err
+	}
+	now := micros(tx.Now())
+	var reservations [][]any
+	for i, r := range reqs {
+		if merged[i] == nil {
+			continue
+		}
+		route := routes[r.Market]
+		if r.Warehouse != "" {
+			route = slices.DeleteFunc(slices.Clone(route), func(w invWarehouse) bool { return w.id != r.Warehouse && w.code != r.Warehouse })
+		}
+		allocs, err := invAllocate(route, merged[i], rows)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		for _, a := range allocs {
+			rows[invKey{a.sku, a.w.id}].taken += a.quantity
+			reservations = append(reservations, []any{shopd.NewID(inventory.ReservationPrefix), r.Reference, a.sku, a.w.id, a.quantity,
+				string(inventory.ReservationActive), micros(r.ExpiresAt), now, now})
+		}
+	}
+	if err := invTakeRows(ctx, tx, rows, now); err != nil {
+		return nil, err
+	}
+	err = tx.insertRows(ctx, `INSERT INTO stock_reservations (id, reference, sku, warehouse_id, quantity, state, expires_at, created_at, updated_at) VALUES `, reservations)
+	return errs, err
+}
+
+// invKey names a stock row.
+type invKey struct{ sku, warehouseID string }
+
+// invLocked is a stock row locked for a batch of reservations: its levels
+// when locked and the units the batch takes from it.
+type invLocked struct {
+	w     invWarehouse
+	row   invRow
+	taken int64
+}
+
+func (l *invLocked) available() int64 { return max(0, l.row.available()-l.taken) }
+
+// invLockSKUs locks every stock row of the SKUs (sorted), in routing order.
+func invLockSKUs(ctx context.Context, tx *Tx, skus []string) (map[invKey]*invLocked, error) {
+	out := make(map[invKey]*invLocked, len(skus))
+	lock := ""
+	if tx.Dialect() == Postgres {
+		lock = " FOR UPDATE OF s"
+	}
+	for in, args := range inLists(skus, 1) {
+		rows, err := tx.QueryContext(ctx, `SELECT s.sku, w.id, w.code, w.priority, s.on_hand, s.reserved, s.low_stock_threshold
+			FROM stock s JOIN warehouses w ON w.id = s.warehouse_id
+			WHERE s.sku IN `+in+` ORDER BY s.sku, w.priority, w.code, w.id`+lock, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var sku string
+			l := &invLocked{}
+			if err := rows.Scan(&sku, &l.w.id, &l.w.code, &l.w.priority, &l.row.onHand, &l.row.reserved, &l.row.threshold); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[invKey{sku, l.w.id}] = l
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// invAlloc is a share of a line taken from one stock row.
+type invAlloc struct {
+	sku      string
+	w        invWarehouse
+	quantity int64
+}
+
+// invAllocate routes one request's lines over the locked rows as
+// ReserveStock does: each line whole in the first warehouse of the route
+// that can cover it, else split over the route in order; if any line
+// cannot be covered, the request gets nothing. It only reads rows.
+func invAllocate(route []invWarehouse, lines []inventory.MergedLine, rows map[invKey]*invLocked) ([]invAlloc, error) {
+	var out []invAlloc
+	avail := func(sku string, w invWarehouse) int64 {
+		if l := rows[invKey{sku, w.id}]; l != nil {
+			return l.available()
+		}
+		return 0
+	}
+	for _, l := range lines {
+		if len(route) == 0 {
+			return nil, inventory.OutOfStock(l, 0)
+		}
+		if i := slices.IndexFunc(route, func(w invWarehouse) bool { return avail(l.SKU, w) >= l.Quantity }); i >= 0 {
+			out = append(out, invAlloc{l.SKU, route[i], l.Quantity})
+			continue
+		}
+		remaining, seen := l.Quantity, int64(0)
+		var split []invAlloc
+		for _, w := range route {
+			a := avail(l.SKU, w)
+			seen += a
+			if q := min(a, remaining); q > 0 {
+				split = append(split, invAlloc{l.SKU, w, q})
+				remaining -= q
+			}
+		}
+		if remaining > 0 {
+			return nil, inventory.OutOfStock(l, seen)
+		}
+		out = append(out, split...)
+	}
+	return out, nil
+}
+
+// invTakeRows reserves what a batch took of each locked row: one UPDATE
+// for all rows (each still conditional, as a guard), and inventory.low for
+// rows that crossed their threshold.
+func invTakeRows(ctx context.Context, tx *Tx, rows map[invKey]*invLocked, now int64) error {
+	var keys []invKey
+	for k, l := range rows {
+		if l.taken > 0 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.SortFunc(keys, func(a, b invKey) int {
+		return invRouteCmp(a.sku, rows[a].w, b.sku, rows[b].w)
+	})
+	values := make([][]any, len(keys))
+	for i, k := range keys {
+		values[i] = []any{k.sku, k.warehouseID, rows[k].taken}
+	}
+	for chunk := range chunks(tx, values, 3, 300) {
+		with, args := tx.valuesCTE("v", []column{{"sku", "TEXT"}, {"warehouse_id", "TEXT"}, {"quantity", "BIGINT"}}, chunk)
+		res, err := tx.ExecContext(ctx, with+` UPDATE stock SET reserved = stock.reserved + v.quantity, updated_at = `+
+			tx.placeholder(len(args)+1, "BIGINT")+` FROM v WHERE stock.sku = v.sku AND stock.warehouse_id = v.warehouse_id
+			AND stock.on_hand - stock.reserved >= v.quantity`, append(args, now)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
+			return cmp.Or(err, fmt.Errorf("sqlstore: %d of %d locked stock rows changed under their locks", len(chunk)-int(n), len(chunk)))
+		}
+	}
+	for _, k := range keys {
+		l := rows[k]
+		after := l.row
+		after.reserved += l.taken
+		if err := invCheckLow(ctx, tx, k.sku, l.w, l.row.available(), after); err != nil {
+			return err
+		}
+	}
+	return nil
+}
