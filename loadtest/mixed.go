@@ -1,8 +1,8 @@
 package loadtest
 
 import (
-	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -63,7 +63,9 @@ func runMixed(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report
 	if rf != nil {
 		rn = rf.renewals(run, took)
 	}
-	err := cmp.Or(ctx.Err(), billErr)
+	// Read back even after a failed billing run: what it did before it
+	// failed is in the store.
+	err := ctx.Err()
 	if err == nil {
 		rctx := context.WithoutCancel(ctx)
 		var charges []charge
@@ -86,5 +88,5 @@ func runMixed(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report
 	if sf.During.Seconds > 0 {
 		rep.OrdersPerS = round2(float64(rep.Orders) / sf.During.Seconds)
 	}
-	return rep, err
+	return rep, errors.Join(billErr, err)
 }

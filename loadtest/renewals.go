@@ -1,9 +1,9 @@
 package loadtest
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -294,21 +294,23 @@ func runRenewals(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Rep
 	rep.Storefront = sf
 	rep.Stock = 0 // the plan's stock: added with the renewals
 	rn := rf.renewals(run, took)
-	if err := cmp.Or(ctx.Err(), billErr); err != nil {
+	if ctx.Err() != nil {
 		rep.addRenewals(rn)
-		return rep, err
+		return rep, ctx.Err()
 	}
+	// Read back even after a failed billing run: what it did before it
+	// failed is in the store.
 	rctx := context.WithoutCancel(ctx)
 	charges, err := chargesSince(rctx, cl, rf.since)
 	if err == nil {
 		err = rf.readBack(rctx, cl, rn, charges)
 	}
 	rep.addRenewals(rn)
-	if err != nil {
-		return rep, fmt.Errorf("reading the results back: %w", err)
-	}
 	if took > 0 {
 		rep.OrdersPerS = round2(float64(rep.Orders) / took.Seconds())
 	}
-	return rep, nil
+	if err != nil {
+		err = fmt.Errorf("reading the results back: %w", err)
+	}
+	return rep, errors.Join(billErr, err)
 }
