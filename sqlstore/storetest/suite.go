@@ -32,6 +32,7 @@ var suites = []struct {
 	{"BillingConcurrentRuns", testBillingConcurrentRuns},
 	{"BillingPeriodOrders", testBillingPeriodOrders},
 	{"BillingYear", testBillingYear},
+	{"BillingDecade", testBillingDecade},
 }
 
 // Run runs the whole conformance suite on every engine.
