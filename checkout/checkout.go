@@ -24,6 +24,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/cart"
@@ -40,10 +41,13 @@ type Tx interface {
 	idempotency.Claimer
 	InsertOrder(ctx context.Context, o order.Order) error
 	LockOrder(ctx context.Context, id string) (order.Order, error)
+	LockOrders(ctx context.Context, ids []string) ([]order.Order, error)
 	UpdateOrderStatus(ctx context.Context, o order.Order) error
+	UpdateOrderStatuses(ctx context.Context, os []order.Order) error
 	InsertPayment(ctx context.Context, p payment.Payment) error
 	ReserveStock(ctx context.Context, req inventory.ReserveRequest) (inventory.Reservation, error)
 	CommitReservation(ctx context.Context, reference string) (inventory.Reservation, error)
+	CommitReservations(ctx context.Context, references []string) (missing []string, err error)
 	ReleaseReservation(ctx context.Context, reference string) (int, error)
 	RedeemDiscount(ctx context.Context, code, customer, orderRef string) (cart.Discount, error)
 	ReleaseDiscount(ctx context.Context, orderRef string) (bool, error)
@@ -63,6 +67,7 @@ type Tx interface {
 // Store runs checkout's transactions.
 type Store interface {
 	InTx(ctx context.Context, fn func(tx Tx) error) error
+	Order(ctx context.Context, id string) (order.Order, error)
 }
 
 // Carts quotes carts.
@@ -78,8 +83,8 @@ type Reservations interface {
 // Payments prepares and takes payments.
 type Payments interface {
 	Prepare(req payment.Request) (payment.Payment, error)
-	Execute(ctx context.Context, id string) (payment.Payment, error)
-	OnSettle(h payment.SettleHook)
+	NewBatch(ctx context.Context, opts payment.BatchOptions, report func(payment.Payment, error)) *payment.Batch
+	OnSettleBatch(h payment.BatchSettleHook)
 }
 
 // Service checks carts out.
@@ -90,7 +95,20 @@ type Service struct {
 	payments Payments
 	clock    shopd.Clock
 	placer   *Placer
+	charges  *payment.Batch // takes every checkout's payment
+
+	mu      sync.Mutex
+	waiting map[string]chan charged // by payment ID
 }
+
+// charged is a payment's outcome, as payment.Service.Execute returns it.
+type charged struct {
+	p   payment.Payment
+	err error
+}
+
+// maxCharges bounds the gateway calls of checkouts in flight; more wait.
+const maxCharges = 1024
 
 // placeWorkers is how many batches of checkouts are placed at once: one,
 // since two would wait for each other's rows (the hot SKU's stock) and
@@ -102,14 +120,45 @@ const placeWorkers = 1
 // the payments service, so every settlement of an order's payment — here,
 // by the reconciler, or by a webhook — moves the order.
 func NewService(store Store, carts Carts, stock Reservations, payments Payments, clock shopd.Clock) *Service {
-	s := &Service{store: store, carts: carts, stock: stock, payments: payments, clock: clock, placer: NewPlacer(store, placeWorkers)}
-	payments.OnSettle(s.settled)
+	s := &Service{store: store, carts: carts, stock: stock, payments: payments, clock: clock,
+		placer: NewPlacer(store, placeWorkers), waiting: map[string]chan charged{}}
+	s.charges = payments.NewBatch(context.Background(), payment.BatchOptions{Concurrency: maxCharges, Unlimited: true}, s.reported)
+	payments.OnSettleBatch(s.settled)
 	return s
 }
 
-// Close stops placing checkouts, after the batches in progress; later
-// checkouts fail with EUNAVAILABLE.
-func (s *Service) Close() { s.placer.Close() }
+// Close stops placing checkouts, after the batches in progress, and waits
+// for the payments being taken; later checkouts fail with EUNAVAILABLE.
+// The HTTP server must have stopped sending checkouts.
+func (s *Service) Close() {
+	s.placer.Close()
+	s.charges.Close()
+}
+
+// execute takes a placed order's payment as payment.Service.Execute does,
+// in a batch with the other checkouts': their leases are claimed
+// together and their outcomes recorded together, orders moved by one
+// settle hook call (settled).
+func (s *Service) execute(id string) (payment.Payment, error) {
+	ch := make(chan charged, 1)
+	s.mu.Lock()
+	s.waiting[id] = ch
+	s.mu.Unlock()
+	s.charges.Submit([]string{id})
+	c := <-ch
+	return c.p, c.err
+}
+
+// reported hands a payment's outcome to the checkout waiting for it.
+func (s *Service) reported(p payment.Payment, err error) {
+	s.mu.Lock()
+	ch := s.waiting[p.ID]
+	delete(s.waiting, p.ID)
+	s.mu.Unlock()
+	if ch != nil {
+		ch <- charged{p, err}
+	}
+}
 
 // Request is a checkout.
 type Request struct {
@@ -164,10 +213,10 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Result, error) {
 		pl.Key.Claimed = true
 	}
 	shopd.CrashPoint("checkout.committed") // order, payment row and reservation committed; gateway not called
-	paid, perr := s.payments.Execute(ctx, p.ID)
+	paid, perr := s.execute(p.ID)
 	res := Result{Payment: paid}
 	// The settle hook moved the order; read it back as it now stands.
-	if err := s.store.InTx(ctx, func(tx Tx) (err error) { res.Order, err = tx.LockOrder(ctx, o.ID); return err }); err != nil {
+	if res.Order, err = s.store.Order(context.WithoutCancel(ctx), o.ID); err != nil {
 		return res, errors.Join(perr, err)
 	}
 	return res, perr
@@ -326,52 +375,79 @@ func buyer(o order.Order) string {
 }
 
 // settled is the payment settle hook: it runs in the transaction that
-// records an order's payment outcome and moves the order with it.
-func (s *Service) settled(ctx context.Context, ptx payment.Tx, p payment.Payment) error {
-	if !shopd.HasIDPrefix(p.Reference, "ord") {
-		return nil // not an order's payment (an invoice, later)
+// records payments' outcomes — checkouts' a batch at a time, one from the
+// reconciler or a webhook — and moves their orders with them: paid (the
+// reservation becomes a sale) or canceled (stock, discount use and
+// purchase counts are given back).
+func (s *Service) settled(ctx context.Context, ptx payment.Tx, ps []payment.Payment) error {
+	outcome := map[string]payment.Payment{}
+	var ids []string
+	for _, p := range ps {
+		if shopd.HasIDPrefix(p.Reference, "ord") { // not an invoice's
+			outcome[p.Reference] = p
+			ids = append(ids, p.Reference)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	tx, ok := ptx.(Tx)
 	if !ok {
 		return errors.New("checkout: the payment transaction cannot change orders")
 	}
-	o, err := tx.LockOrder(ctx, p.Reference)
-	if err != nil || o.Status != order.StatusPendingPayment {
-		return err // already moved: a settlement replayed by a webhook
+	os, err := tx.LockOrders(ctx, ids)
+	if err != nil {
+		return err
 	}
 	now := s.clock.Now()
-	switch p.Status {
-	case payment.StatusSucceeded, payment.StatusAuthorized:
-		if err := o.Become(order.StatusPaid, now); err != nil {
+	var moved []order.Order
+	var paid []string
+	var events []event.Event
+	for _, o := range os {
+		if o.Status != order.StatusPendingPayment {
+			continue // already moved: a settlement replayed by a webhook
+		}
+		typ := "order.paid"
+		switch outcome[o.ID].Status {
+		case payment.StatusSucceeded, payment.StatusAuthorized:
+			err = o.Become(order.StatusPaid, now)
+			paid = append(paid, o.ID)
+		case payment.StatusFailed:
+			typ = "order.canceled"
+			if err = o.Become(order.StatusCanceled, now); err == nil {
+				err = GiveBack(ctx, tx, o)
+			}
+		default:
+			continue
+		}
+		if err != nil {
 			return err
 		}
-		if err := tx.UpdateOrderStatus(ctx, o); err != nil {
+		e, err := event.New(typ, o.ID, o, o.UpdatedAt)
+		if err != nil {
 			return err
 		}
-		if err := order.AppendEvent(ctx, tx, "order.paid", o); err != nil {
-			return err
-		}
-		_, err := tx.CommitReservation(ctx, o.ID)
-		if t := shopd.ErrorType(err); t == "reservation-released" || t == "reservation-expired" {
-			// The payment settled after the reservation lapsed (the shop was
-			// down longer than the reservation TTL). The money is taken, so
-			// the order stands; staff restock or refund it.
-			return order.AppendEvent(ctx, tx, "order.reservation_lost", o)
-		}
-		return err
-	case payment.StatusFailed:
-		if err := o.Become(order.StatusCanceled, now); err != nil {
-			return err
-		}
-		if err := GiveBack(ctx, tx, o); err != nil {
-			return err
-		}
-		if err := tx.UpdateOrderStatus(ctx, o); err != nil {
-			return err
-		}
-		return order.AppendEvent(ctx, tx, "order.canceled", o)
+		moved, events = append(moved, o), append(events, e)
 	}
-	return nil
+	if err := tx.UpdateOrderStatuses(ctx, moved); err != nil {
+		return err
+	}
+	lost, err := tx.CommitReservations(ctx, paid)
+	if err != nil {
+		return err
+	}
+	for _, id := range lost {
+		// The payment settled after the reservation lapsed (the shop was
+		// down longer than the reservation TTL). The money is taken, so the
+		// order stands; staff restock or refund it.
+		i := slices.IndexFunc(moved, func(o order.Order) bool { return o.ID == id })
+		e, err := event.New("order.reservation_lost", id, moved[i], now)
+		if err != nil {
+			return err
+		}
+		events = append(events, e)
+	}
+	return tx.AppendEvents(ctx, events)
 }
 
 // Releaser is what GiveBack changes; checkout's Tx is one.

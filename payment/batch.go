@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,6 +44,9 @@ type BatchOptions struct {
 	// one gateway). Zero takes the gateway's published limit (RateLimited),
 	// or none if it publishes none.
 	Rate float64
+	// Unlimited calls the gateway as payments come, as Execute does, for
+	// payments a shopper waits for (checkouts); Rate is ignored.
+	Unlimited bool
 }
 
 // RateLimited is a Gateway that publishes how many calls per second it
@@ -114,6 +118,7 @@ func (b *Batch) Close() {
 // calls.
 func (b *Batch) dispatch() {
 	for ids := range b.queue {
+		ids = b.gather(ids)
 		for len(ids) > 0 {
 			b.slots <- struct{}{} // one free slot at least
 			n := 1
@@ -132,6 +137,23 @@ func (b *Batch) dispatch() {
 	}
 	b.calls.Wait()
 	close(b.results)
+}
+
+// gather adds the payments of Submits waiting now, so that many callers
+// submitting a payment each (checkouts) are claimed together.
+func (b *Batch) gather(ids []string) []string {
+	for len(ids) < maxRecordBatch {
+		select {
+		case more, ok := <-b.queue:
+			if !ok {
+				return ids
+			}
+			ids = append(slices.Clip(ids), more...)
+		default:
+			return ids
+		}
+	}
+	return ids
 }
 
 // start claims payments, one slot held for each, and calls the gateway for
@@ -186,15 +208,15 @@ func (b *Batch) unclaimed(id string, claimErr error) callResult {
 	default:
 		err = ErrInProgress
 	}
-	return callResult{p: p, err: err, final: true}
+	return callResult{p: known(p, Payment{ID: id}), err: err, final: true}
 }
 
 // call makes a leased payment's gateway call: Authorize for a pending one,
 // a lookup (recorded at once) for one in doubt.
 func (b *Batch) call(p Payment) callResult {
 	if p.Status == StatusInDoubt {
-		p, err := b.s.settleFromLookup(b.ctx, p)
-		return callResult{p: p, err: err, final: true}
+		got, err := b.s.settleFromLookup(b.ctx, p)
+		return callResult{p: known(got, p), err: err, final: true}
 	}
 	gw, ok := b.s.gateways[p.Gateway]
 	if !ok {
@@ -278,7 +300,8 @@ func (b *Batch) recordGroup(group []callResult) {
 	})
 	if err != nil {
 		for _, r := range pending {
-			b.report(b.s.recordCharge(b.ctx, r.p, r.charge, r.err))
+			p, err := b.s.recordCharge(b.ctx, r.p, r.charge, r.err)
+			b.report(known(p, r.p), err)
 		}
 		return
 	}
@@ -299,13 +322,22 @@ func (b *Batch) recordGroup(group []callResult) {
 		}
 		b.report(r.p, err)
 	}
-	for id := range pending { // settled by another caller first
+	for id, r := range pending { // settled by another caller first
 		p, err := b.s.store.Payment(b.ctx, id)
 		if err == nil {
 			err = outcomeErr(p)
 		}
-		b.report(p, err)
+		b.report(known(p, r.p), err)
 	}
+}
+
+// known is got, or was if got is empty (an error lost it): every report
+// names its payment, so a caller waiting for one hears of it.
+func known(got, was Payment) Payment {
+	if got.ID == "" {
+		return was
+	}
+	return got
 }
 
 // settlementFrom is the settlement of a gateway's answer to Authorize, as
@@ -323,6 +355,9 @@ func settlementFrom(ch Charge, gerr error, now time.Time) (Settlement, bool) {
 
 // rateWait is how long n calls may wait for the rate limit.
 func (b *Batch) rateWait(n int) time.Duration {
+	if b.opts.Unlimited {
+		return 0
+	}
 	rate := b.opts.Rate
 	if rate <= 0 {
 		for _, gw := range b.s.gateways {
@@ -344,7 +379,7 @@ func (b *Batch) limiter(gw Gateway) *limiter {
 	l, ok := b.limiters[gw.Name()]
 	if !ok {
 		rate := b.opts.Rate
-		if rl, isRL := gw.(RateLimited); rate <= 0 && isRL {
+		if rl, isRL := gw.(RateLimited); rate <= 0 && isRL && !b.opts.Unlimited {
 			rate = rl.RateLimit()
 		}
 		l = newLimiter(rate)

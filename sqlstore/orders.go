@@ -62,9 +62,29 @@ func (tx *Tx) InsertOrders(ctx context.Context, os []order.Order) error {
 // UpdateOrderStatus stores an order's status, timestamps, refunded amount
 // and payment in the transaction.
 func (tx *Tx) UpdateOrderStatus(ctx context.Context, o order.Order) error {
-	_, err := tx.ExecContext(ctx, `UPDATE orders SET status = $2, refunded = $3, payment_id = $4, updated_at = $5, paid_at = $6, canceled_at = $7
-		WHERE id = $1`, o.ID, o.Status, o.Refunded.Amount, o.PaymentID, micros(o.UpdatedAt), nullMicros(o.PaidAt), nullMicros(o.CanceledAt))
-	return err
+	return tx.UpdateOrderStatuses(ctx, []order.Order{o})
+}
+
+// UpdateOrderStatuses stores many orders' statuses as UpdateOrderStatus
+// does one, with one statement per few hundred.
+func (tx *Tx) UpdateOrderStatuses(ctx context.Context, os []order.Order) error {
+	rows := make([][]any, len(os))
+	for i, o := range os {
+		rows[i] = []any{o.ID, string(o.Status), o.Refunded.Amount, o.PaymentID, micros(o.UpdatedAt), nullMicros(o.PaidAt), nullMicros(o.CanceledAt)}
+	}
+	return tx.updateRows(ctx, "orders", orderStatusColumns, rows)
+}
+
+var orderStatusColumns = []column{{"id", "TEXT"}, {"status", "TEXT"}, {"refunded", "BIGINT"}, {"payment_id", "TEXT"},
+	{"updated_at", "BIGINT"}, {"paid_at", "BIGINT"}, {"canceled_at", "BIGINT"}}
+
+// LockOrders reads orders under row locks, in ID order.
+func (tx *Tx) LockOrders(ctx context.Context, ids []string) ([]order.Order, error) {
+	os, err := lockIn(ctx, tx, ids, readOrders)
+	if shopd.ErrorCode(err) == shopd.ENOTFOUND {
+		return nil, errOrderNotFound
+	}
+	return os, err
 }
 
 // LockOrder reads an order under a row lock in the transaction.
