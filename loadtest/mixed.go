@@ -26,6 +26,9 @@ func runMixed(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report
 		if err == nil {
 			rf, err = setUpRenewals(ctx, cl, cfg, rfx, cfg.Subscriptions, int64(rcfg.Stock))
 		}
+		if err == nil {
+			err = fx.validators(ctx, cl) // the list has the renewals' product now
+		}
 		if err != nil {
 			return nil, fmt.Errorf("setting up: %w", err)
 		}

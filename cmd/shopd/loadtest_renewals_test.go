@@ -17,7 +17,8 @@ import (
 // add.
 type renewalsReport struct {
 	loadReport
-	OnHandAfter int64 `json:"on_hand_after"`
+	OnHandAfter int64                                       `json:"on_hand_after"`
+	Steps       map[string]struct{ Statuses map[int]int64 } `json:"steps"`
 	Renewals    *struct {
 		Customers, Subscriptions, Invoices, Orders, Stock, Oversell int64
 		Run                                                         struct{ Invoiced, Charged, Declined, Unknown int64 }
@@ -176,6 +177,10 @@ func TestLoadtestMixed(t *testing.T) {
 		}
 		if len(r.LatencyMS) != 10 {
 			t.Errorf("latency_ms has %d steps, want 10", len(r.LatencyMS))
+		}
+		// The list's ETag is taken after the renewals' product joined it.
+		if r.Steps["browse_list_304"].Statuses[304] == 0 || r.Steps["browse_product_304"].Statuses[304] == 0 {
+			t.Errorf("revalidations: %v", r.Steps)
 		}
 
 		r, code, stderr = loadtestRun(t, "mixed", "--target", url, "--admin-key", key, "--shoppers", "60", "--stock", "6", "--ramp", "200ms",
