@@ -56,7 +56,8 @@ type Config struct {
 	Duration time.Duration // browse: how long to send; renewals, mixed: the browse load alone before the work starts
 	Rate     int           // browse, renewals, mixed: storefront requests per second
 
-	Subscriptions int // renewals: subscriptions billed in the run; mixed: the same, 0 for none
+	Subscriptions int    // renewals: subscriptions billed in the run; mixed: the same, 0 for none
+	PlanKind      string // renewals, mixed: the plan's kind, PlanReplenishment ("" too) or PlanBox
 
 	Connections int           // HTTP connections to shopd, and requests in flight at most
 	Timeout     time.Duration // bound on one request
@@ -98,6 +99,9 @@ func (c Config) Validate() error {
 	subscriptions := func(least int) {
 		if c.Subscriptions < least || c.Subscriptions > 1_000_000 {
 			problems = append(problems, fmt.Sprintf("--subscriptions must be from %d to 1000000", least))
+		}
+		if c.PlanKind != "" && c.PlanKind != PlanReplenishment && c.PlanKind != PlanBox {
+			problems = append(problems, fmt.Sprintf("--plan-kind must be %s or %s, not %q", PlanReplenishment, PlanBox, c.PlanKind))
 		}
 	}
 	switch c.Scenario {

@@ -15,13 +15,16 @@ import (
 // browse steps (named "browse_…" apart from a shopper's "product"), the
 // drop's and the billing run's; the storefront before and during; the
 // drop's shoppers; the renewals. The renewals' plan sells a SKU of its
-// own, received with a unit per subscription, so the drop's units sold
+// own, received with a unit per subscription (none for a box plan), so the drop's units sold
 // and oversell stay its own (Report.Drop); the top-level figures add both.
 func runMixed(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report, error) {
 	var rf *renewalFixture
 	if cfg.Subscriptions > 0 {
 		rcfg := cfg
-		rcfg.Stock = cfg.Subscriptions
+		rcfg.Stock = cfg.Subscriptions // a unit for each period's order
+		if cfg.PlanKind == PlanBox {
+			rcfg.Stock = 0 // box periods sell nothing when billed
+		}
 		rfx, err := setUp(ctx, cl, rcfg)
 		if err == nil {
 			rf, err = setUpRenewals(ctx, cl, cfg, rfx, cfg.Subscriptions, int64(rcfg.Stock))

@@ -68,14 +68,14 @@ func TestLoadtestUnderLoad(t *testing.T) {
 func TestLoadtestRenewalsText(t *testing.T) {
 	r := &Report{Scenario: "mixed", Orders: 150, Stock: 150, UnitsSold: 150, Shoppers: &Outcomes{Shoppers: 200, Ordered: 50},
 		Drop: &DropSales{Orders: 50, Stock: 50, UnitsSold: 50, OrdersPerS: 25},
-		Renewals: &Renewals{Subscriptions: 100, Customers: 1, RunS: 0.5, PerS: 200, Run: BillingRun{Invoiced: 100, Charged: 100},
+		Renewals: &Renewals{Subscriptions: 100, Customers: 1, Kind: "replenishment", RunS: 0.5, PerS: 200, Run: BillingRun{Invoiced: 100, Charged: 100},
 			Invoices: 100, InvoicesPaid: 100, Orders: 100, Stock: 100, UnitsSold: 100, ChargesCaptured: 100},
 		Storefront: &Storefront{Rate: 300, Before: Phase{Seconds: 2, Requests: 600}, During: Phase{Seconds: 0.5, Requests: 150}, P99Ratio: 1.25}}
 	var buf bytes.Buffer
 	r.WriteText(&buf)
 	for _, want := range []string{
 		"orders 50 in 0.00 s (25/s", "stock 50, units sold 50",
-		"renewals: 100 subscriptions of 1 customers", "billing run 0.50 s: 100 invoiced (200 renewals/s), 100 charged",
+		"renewals: 100 subscriptions of 1 customers to a replenishment plan", "billing run 0.50 s: 100 invoiced (200 renewals/s), 100 charged",
 		"invoices 100: 100 paid, 0 open, 0 void; 100 orders", "stock 100, units sold 100",
 		"storefront at 300 requests/s", "before   2.00 s     600 requests", "during   0.50 s     150 requests", "p99 during / before: 1.25",
 	} {

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,8 +18,8 @@ import (
 // during the run with its latency before it.
 //
 // Set-up, over HTTP like a merchant and its subscribers: a replenishment
-// plan (a unit of the run's SKU a month, $10, a one-day trial) through the
-// admin API; customers registered through the storefront, each holding up
+// plan (a unit of the run's SKU a month, $10, a one-day trial; or a box
+// plan, Config.PlanKind) through the admin API; customers registered through the storefront, each holding up
 // to subscriptionsPerCustomer subscriptions that pay with tok_visa
 // (shopd has no staff route that subscribes a customer). Each
 // subscription's first period starts when its trial ends, a day after it
@@ -26,8 +27,17 @@ import (
 // clock, leaves them alone; the run bills them through POST
 // /v1/admin/billing/runs with now = the latest trial end: the test clock,
 // which shopd allows only when every payment goes to the test gateway.
-// Each renewal invoices the period, charges it, and makes the period's
-// order, which sells a unit of the SKU.
+// Each renewal invoices the period, charges it, and (replenishment) makes
+// the period's order, which sells a unit of the SKU.
+
+// Plan kinds the renewals can bill. A replenishment period's order is
+// made and its unit sold in the transaction that settles its payment; a
+// box period is invoiced and charged only (its order comes from box
+// allocation, later), as in the billing benchmarks.
+const (
+	PlanReplenishment = "replenishment"
+	PlanBox           = "box"
+)
 
 // subscriptionsPerCustomer is how many of the run's subscriptions one
 // customer holds: registering hashes a password (argon2id, tens of
@@ -43,6 +53,7 @@ type renewalFixture struct {
 	fx        *fixture // the plan's product, with its stock
 	stock     int64
 	plan      string
+	kind      string
 	since     time.Time // the server clock when the plan was made: the run's charges are later
 	customers []string
 	subs      int
@@ -55,17 +66,22 @@ type renewalFixture struct {
 // received in fx.
 func setUpRenewals(ctx context.Context, cl *client, cfg Config, fx *fixture, n int, stock int64) (*renewalFixture, error) {
 	began := time.Now()
-	rf := &renewalFixture{fx: fx, stock: stock, subs: n}
+	rf := &renewalFixture{fx: fx, stock: stock, subs: n, kind: cmp.Or(cfg.PlanKind, PlanReplenishment)}
 	var plan struct {
 		ID        string    `json:"id"`
 		CreatedAt time.Time `json:"created_at"`
 	}
-	if _, err := cl.admin(ctx, "POST", "/v1/admin/plans", map[string]any{
-		"name": "Load test renewals " + fx.run, "kind": "replenishment", "trial_days": 1,
+	body := map[string]any{
+		"name": "Load test renewals " + fx.run, "kind": PlanReplenishment, "trial_days": 1,
 		"interval": map[string]any{"unit": "month", "count": 1},
 		"prices":   map[string]any{Market: map[string]any{"amount": 1000, "currency": Currency}},
 		"items":    []map[string]any{{"variant_id": fx.variantID, "quantity": 1}},
-	}, &plan, "Idempotency-Key", "loadtest-plan-"+fx.run); err != nil {
+	}
+	if cfg.PlanKind == PlanBox {
+		body["kind"], body["box_size"] = PlanBox, 1
+		delete(body, "items")
+	}
+	if _, err := cl.admin(ctx, "POST", "/v1/admin/plans", body, &plan, "Idempotency-Key", "loadtest-plan-"+fx.run); err != nil {
 		return nil, err
 	}
 	rf.plan, rf.since = plan.ID, plan.CreatedAt
@@ -170,7 +186,7 @@ func (rf *renewalFixture) bill(ctx context.Context, cl *client, rec *recorder) (
 
 // renewals returns the Renewals of a billing run that returned run in took.
 func (rf *renewalFixture) renewals(run BillingRun, took time.Duration) *Renewals {
-	rn := &Renewals{Plan: rf.plan, SKU: rf.fx.sku, Customers: len(rf.customers), Subscriptions: rf.subs, SetupS: round2(rf.setup.Seconds()),
+	rn := &Renewals{Plan: rf.plan, Kind: rf.kind, SKU: rf.fx.sku, Customers: len(rf.customers), Subscriptions: rf.subs, SetupS: round2(rf.setup.Seconds()),
 		BilledAt: rf.billAt, RunS: round2(took.Seconds()), Run: run, Stock: rf.stock}
 	if took > 0 {
 		rn.PerS = round2(float64(run.Invoiced) / took.Seconds())

@@ -102,6 +102,8 @@ func TestLoadtestValidateScenarios(t *testing.T) {
 		{"mixed without shoppers", func(c *Config) { c.Scenario, c.Shoppers = "mixed", 0 }, "--shoppers"},
 		{"mixed without stock", func(c *Config) { c.Scenario, c.Stock = "mixed", 0 }, "--stock must be from 1"},
 		{"mixed without duration", func(c *Config) { c.Scenario, c.Duration = "mixed", 0 }, "--duration"},
+		{"box plan", func(c *Config) { c.Scenario, c.PlanKind = "renewals", "box" }, ""},
+		{"unknown plan kind", func(c *Config) { c.Scenario, c.PlanKind = "mixed", "crate" }, `--plan-kind must be replenishment or box, not "crate"`},
 	} {
 		cfg := base
 		c.edit(&cfg)

@@ -287,7 +287,8 @@ type BillingRun struct {
 // and what was read back after it about the run's subscriptions.
 type Renewals struct {
 	Plan          string `json:"plan"`
-	SKU           string `json:"sku"` // the plan's one item: a unit each period
+	Kind          string `json:"kind"` // the plan's: replenishment or box
+	SKU           string `json:"sku"`  // a replenishment plan's one item: a unit each period
 	Customers     int    `json:"customers"`
 	Subscriptions int    `json:"subscriptions"`
 	// SetupS is the time spent registering the customers and subscribing,
@@ -497,8 +498,8 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 	}
 	if rn := r.Renewals; rn != nil {
-		fmt.Fprintf(w, "\nrenewals: %d subscriptions of %d customers (set up in %.2f s), billed as of %s\n",
-			rn.Subscriptions, rn.Customers, rn.SetupS, rn.BilledAt.Format(time.RFC3339))
+		fmt.Fprintf(w, "\nrenewals: %d subscriptions of %d customers to a %s plan (set up in %.2f s), billed as of %s\n",
+			rn.Subscriptions, rn.Customers, rn.Kind, rn.SetupS, rn.BilledAt.Format(time.RFC3339))
 		fmt.Fprintf(w, "billing run %.2f s: %d invoiced (%.0f renewals/s), %d charged, %d declined, %d unknown\n",
 			rn.RunS, rn.Run.Invoiced, rn.PerS, rn.Run.Charged, rn.Run.Declined, rn.Run.Unknown)
 		fmt.Fprintf(w, "invoices %d: %d paid, %d open, %d void; %d orders\n", rn.Invoices, rn.InvoicesPaid, rn.InvoicesOpen, rn.InvoicesVoid, rn.Orders)

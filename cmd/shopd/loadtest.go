@@ -29,7 +29,8 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 			"            a checkout put in shopd's waiting room (202 with Queue-Ticket) steps aside for its\n"+
 			"            retry_after_ms (else Retry-After) and comes back with the ticket; a 429 queue-full or\n"+
 			"            rate-limited is retried after Retry-After; shoppers give up after --patience\n"+
-			"  renewals  makes a replenishment plan of the run's SKU (one unit a month, a 1-day trial),\n"+
+			"  renewals  makes a replenishment plan of the run's SKU (one unit a month, a 1-day trial;\n"+
+			"            --plan-kind box: a box plan, billed without orders),\n"+
 			"            registers a customer per 100 of --subscriptions and subscribes them (tok_visa);\n"+
 			"            browses as above alone for --duration, then bills them all in one billing run\n"+
 			"            (POST /v1/admin/billing/runs as of their trial end: the test clock, so the server\n"+
@@ -45,13 +46,15 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 	target := f.String("target", "SHOPD_LOADTEST_TARGET", "http://127.0.0.1:8080", "base URL of the shopd to drive")
 	key := f.String("admin-key", "SHOPD_ADMIN_KEY", "", "staff API key with the admin role (shopd admin create-key --role admin)")
 	shoppers := f.Int("shoppers", "", 2000, "drop, mixed: virtual shoppers")
-	stock := f.Int("stock", "", 200, "units of the run's SKU received before the run (browse: 0 unless set; renewals: --subscriptions unless set)")
+	stock := f.Int("stock", "", 200, "units of the run's SKU received before the run (browse: 0 unless set; renewals: --subscriptions unless set, 0 for a box plan)")
 	ramp := f.Duration("ramp", "", 2*time.Second, "drop, mixed: shoppers arrive evenly over this time")
 	abandon := f.Int("abandon", "", 10, "drop, mixed: percentage of shoppers who leave after adding to the cart")
 	patience := f.Duration("patience", "", 2*time.Minute, "drop, mixed: how long a shopper keeps trying a checkout that is queued or refused with 429")
 	duration := f.Duration("duration", "", 10*time.Second, "browse: how long to send requests; renewals, mixed: how long to browse before the work starts")
 	rate := f.Int("rate", "", 1000, "browse, renewals, mixed: storefront requests per second")
 	subscriptions := f.Int("subscriptions", "", 1000, "renewals, mixed: subscriptions billed in the run (mixed: 0 for no billing run)")
+	planKind := f.String("plan-kind", "", loadtest.PlanReplenishment, "renewals, mixed: the plan's kind: "+loadtest.PlanReplenishment+
+		" (each period's order sells a unit of the run's SKU as its payment settles) or "+loadtest.PlanBox+" (invoiced and charged only)")
 	conns := f.Int("connections", "", 64, "HTTP connections to shopd (requests in flight at most)")
 	timeout := f.Duration("timeout", "", 30*time.Second, "bound on one request (the billing run is one request)")
 	asJSON := f.Bool("json", "", false, "write the report as JSON and no progress lines")
@@ -70,13 +73,17 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 		case "browse":
 			*stock = 0 // browsing needs no stock
 		case "renewals":
-			*stock = *subscriptions // a unit for each renewal's order
+			if *planKind != loadtest.PlanBox {
+				*stock = *subscriptions // a unit for each renewal's order
+			} else {
+				*stock = 0
+			}
 		}
 	}
 	cfg := loadtest.Config{
 		Scenario: pos[0], Target: *target, AdminKey: *key,
 		Shoppers: *shoppers, Stock: *stock, Ramp: *ramp, Abandon: float64(*abandon) / 100, Patience: *patience,
-		Duration: *duration, Rate: *rate, Subscriptions: *subscriptions, Connections: *conns, Timeout: *timeout,
+		Duration: *duration, Rate: *rate, Subscriptions: *subscriptions, PlanKind: *planKind, Connections: *conns, Timeout: *timeout,
 	}
 	if !*asJSON {
 		cfg.Progress = c.stderr

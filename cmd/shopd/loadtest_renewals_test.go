@@ -20,6 +20,7 @@ type renewalsReport struct {
 	OnHandAfter int64                                       `json:"on_hand_after"`
 	Steps       map[string]struct{ Statuses map[int]int64 } `json:"steps"`
 	Renewals    *struct {
+		Kind                                                        string
 		Customers, Subscriptions, Invoices, Orders, Stock, Oversell int64
 		Run                                                         struct{ Invoiced, Charged, Declined, Unknown int64 }
 		RunS                                                        float64 `json:"run_s"`
@@ -92,7 +93,8 @@ func adminKey(t *testing.T, bin string, db []string) string {
 // storefront is browsed, against a real shopd serve on each engine: every
 // subscription invoiced, charged and paid once, one unit sold for each
 // period's order, the browse requests split into the 1 s before the run and
-// those during it, and no 5xx.
+// those during it, and no 5xx; then a box plan's renewals, which sell
+// nothing.
 func TestLoadtestRenewals(t *testing.T) {
 	eachServe(t, func(t *testing.T, url, key string) {
 		r, code, stderr := loadtestRun(t, "renewals", "--target", url, "--admin-key", key, "--subscriptions", "250", "--rate", "200", "--duration", "1s")
@@ -130,6 +132,14 @@ func TestLoadtestRenewals(t *testing.T) {
 			t.Errorf("latency_ms has %d steps, want 5", len(r.LatencyMS))
 		}
 		t.Logf("billing run %.2f s (%.0f renewals/s); storefront %d requests before, %d during", rn.RunS, rn.PerS, sf.Before.Requests, sf.During.Requests)
+
+		// A box plan's periods are invoiced and charged, and sell nothing.
+		r, code, stderr = loadtestRun(t, "renewals", "--target", url, "--admin-key", key, "--plan-kind", "box", "--subscriptions", "100",
+			"--rate", "100", "--duration", "300ms")
+		if rn = r.Renewals; code != 0 || rn == nil || rn.Kind != "box" || rn.Run.Invoiced != 100 || rn.InvoicesPaid != 100 || rn.ChargesCaptured != 100 ||
+			rn.DoubleCharges != 0 || rn.UnchargedInvoices != 0 || rn.Orders != 0 || rn.Stock != 0 || rn.UnitsSold != 0 || r.Orders != 0 || r.Errors5xx != 0 {
+			t.Errorf("box plan: exit %d, report %+v, renewals %+v\n%s", code, r.loadReport, rn, stderr)
+		}
 	})
 }
 
