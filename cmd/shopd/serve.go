@@ -185,6 +185,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 				billingMetrics.Observe(time.Since(start), err, res.Counts())
 				return err
 			}},
+			worker.Job{Name: "announce-drops", Every: time.Second, Run: a.catalog.Drops(a.db.Drops()).Run},
 		)
 	}
 	workers := worker.Start(ctx, log, jobs...)

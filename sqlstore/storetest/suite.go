@@ -33,6 +33,7 @@ var suites = []struct {
 	{"BillingPeriodOrders", testBillingPeriodOrders},
 	{"BillingYear", testBillingYear},
 	{"BillingDecade", testBillingDecade},
+	{"Drops", testDrops},
 }
 
 // Run runs the whole conformance suite on every engine.
