@@ -112,23 +112,45 @@ func Sum(code string, ms ...Money) (Money, error) {
 var (
 	formattersMu sync.Mutex
 	formatters   = map[string]*currency.Formatter{}
+	formatted    = map[formatKey]string{} // recent results: a shop's prices repeat in every response
 )
+
+// formatKey is an amount rendered in a locale.
+type formatKey struct {
+	locale string
+	m      Money
+}
+
+// maxFormatted bounds the remembered renderings; past it they start over.
+const maxFormatted = 4096
 
 // Format renders m for people in a locale such as "en-US", "fr-CA", "pt-BR"
 // or "hi-IN", with the CLDR symbol, separators and digits.
 func (m Money) Format(locale string) string {
+	k := formatKey{locale, m}
 	formattersMu.Lock()
-	f, ok := formatters[locale]
-	if !ok {
+	s, ok := formatted[k]
+	f := formatters[locale]
+	if f == nil {
 		f = currency.NewFormatter(currency.NewLocale(locale))
 		formatters[locale] = f
 	}
 	formattersMu.Unlock()
+	if ok {
+		return s
+	}
 	a, err := currency.NewAmountFromInt64(m.Amount, m.Currency)
 	if err != nil {
 		return m.String()
 	}
-	return f.Format(a)
+	s = f.Format(a) // the Formatter is not changed after it is made: safe to share
+	formattersMu.Lock()
+	if len(formatted) >= maxFormatted {
+		clear(formatted)
+	}
+	formatted[k] = s
+	formattersMu.Unlock()
+	return s
 }
 
 // Rounding says how a fraction of a minor unit is rounded. Tax authorities

@@ -172,6 +172,7 @@ var (
 type Service struct {
 	store Store
 	clock shopd.Clock
+	cache cache
 }
 
 // NewService returns a Service on store.
@@ -186,7 +187,7 @@ func (s *Service) Market(ctx context.Context, code string) (Market, error) {
 	if !codeRE.MatchString(code) {
 		return Market{}, ErrMarketNotFound
 	}
-	return s.store.Market(ctx, code)
+	return s.market(ctx, code)
 }
 
 // Markets lists every market, enabled or not, ordered by code.
@@ -213,6 +214,7 @@ func (s *Service) EnabledMarkets(ctx context.Context) ([]Market, error) {
 // once, in one transaction. A shop that already has markets is never touched,
 // so merchants' edits survive restarts.
 func (s *Service) EnsureDefaults(ctx context.Context) error {
+	defer s.cache.forget()
 	now := s.clock.Now()
 	markets, taxes, shipping := Defaults(now)
 	_, err := s.store.CreateDefaults(ctx, markets, taxes, shipping)
@@ -233,6 +235,7 @@ type MarketUpdate struct {
 // UpdateMarket changes a market. It returns ENOTFOUND for an unknown market
 // and EINVALID for bad fields.
 func (s *Service) UpdateMarket(ctx context.Context, code string, u MarketUpdate) (Market, error) {
+	defer s.cache.forget()
 	var v shopd.Validation
 	if u.Name != nil {
 		*u.Name = strings.TrimSpace(*u.Name)
@@ -297,7 +300,7 @@ func (s *Service) TaxRates(ctx context.Context, code string) ([]TaxRate, error) 
 	if _, err := s.Market(ctx, code); err != nil {
 		return nil, err
 	}
-	return s.store.TaxRates(ctx, code)
+	return s.taxRates(ctx, code)
 }
 
 // TaxRate returns one tax rate, or ENOTFOUND.
@@ -320,6 +323,7 @@ type NewTaxRate struct {
 // unknown market, EINVALID for bad fields and ECONFLICT "tax-rate-exists" if
 // the market already has a rate with the same region, category and name.
 func (s *Service) CreateTaxRate(ctx context.Context, code string, in NewTaxRate) (TaxRate, error) {
+	defer s.cache.forget()
 	if _, err := s.Market(ctx, code); err != nil {
 		return TaxRate{}, err
 	}
@@ -353,6 +357,7 @@ type TaxRateUpdate struct {
 // rate, EINVALID for bad fields and ECONFLICT "tax-rate-exists" if the change
 // makes it a duplicate.
 func (s *Service) UpdateTaxRate(ctx context.Context, id string, u TaxRateUpdate) (TaxRate, error) {
+	defer s.cache.forget()
 	var v shopd.Validation
 	if u.Region != nil {
 		*u.Region = normalizeRegion(&v, "region", *u.Region)
@@ -394,6 +399,7 @@ func (s *Service) UpdateTaxRate(ctx context.Context, id string, u TaxRateUpdate)
 
 // DeleteTaxRate removes a tax rate. It returns ENOTFOUND for an unknown rate.
 func (s *Service) DeleteTaxRate(ctx context.Context, id string) error {
+	defer s.cache.forget()
 	if !shopd.HasIDPrefix(id, TaxRatePrefix) {
 		return ErrTaxRateNotFound
 	}
@@ -406,7 +412,7 @@ func (s *Service) ShippingRates(ctx context.Context, code string) ([]ShippingRat
 	if _, err := s.Market(ctx, code); err != nil {
 		return nil, err
 	}
-	return s.store.ShippingRates(ctx, code)
+	return s.shippingRates(ctx, code)
 }
 
 // ShippingOptions lists the shipping rates of a market that ship to region.
@@ -449,6 +455,7 @@ type NewShippingRate struct {
 // another currency than the market's) and ECONFLICT "shipping-rate-exists"
 // for a duplicate name in the same region.
 func (s *Service) CreateShippingRate(ctx context.Context, code string, in NewShippingRate) (ShippingRate, error) {
+	defer s.cache.forget()
 	m, err := s.Market(ctx, code)
 	if err != nil {
 		return ShippingRate{}, err
@@ -487,6 +494,7 @@ type ShippingRateUpdate struct {
 // unknown rate, EINVALID for bad fields and ECONFLICT "shipping-rate-exists"
 // if the change makes it a duplicate.
 func (s *Service) UpdateShippingRate(ctx context.Context, id string, u ShippingRateUpdate) (ShippingRate, error) {
+	defer s.cache.forget()
 	var v shopd.Validation
 	if u.Name != nil {
 		*u.Name = strings.TrimSpace(*u.Name)
@@ -545,6 +553,7 @@ func (s *Service) UpdateShippingRate(ctx context.Context, id string, u ShippingR
 // DeleteShippingRate removes a shipping rate. It returns ENOTFOUND for an
 // unknown rate.
 func (s *Service) DeleteShippingRate(ctx context.Context, id string) error {
+	defer s.cache.forget()
 	if !shopd.HasIDPrefix(id, ShippingRatePrefix) {
 		return ErrShippingRateNotFound
 	}
