@@ -25,7 +25,7 @@ const MaxBatch = 256
 
 // maxLinger bounds how long a batch waits for more checkouts once the
 // last batch had several.
-const maxLinger = time.Millisecond
+const maxLinger = 2 * time.Millisecond
 
 // PlaceOrders is PlaceOrder for a batch of checkouts in one transaction,
 // with the outcome each would have had running PlaceOrder in turn, in a
@@ -173,30 +173,33 @@ func (p *Placer) loop() {
 			return
 		}
 		// Under load, callers answered together come back together: wait a
-		// moment for them rather than run a batch of one and then the rest.
-		// A lone checkout (last batch of one) waits for nobody.
-		var linger <-chan time.Time
+		// moment (maxLinger at most) for as many as the last batch had,
+		// rather than run a batch of one and then the rest. A lone checkout
+		// (the last batch had one) waits for nobody.
+		var linger *time.Timer
 		if last > 1 {
-			linger = time.After(maxLinger)
+			linger = time.NewTimer(maxLinger)
 		}
 	more:
 		for len(batch) < MaxBatch {
-			select {
-			case r := <-p.requests:
-				batch = append(batch, r)
-			case <-linger:
-				break more
-			default:
-				if linger == nil {
-					break more
-				}
+			if len(batch) >= last {
 				select {
 				case r := <-p.requests:
 					batch = append(batch, r)
-				case <-linger:
+					continue
+				default:
 					break more
 				}
 			}
+			select {
+			case r := <-p.requests:
+				batch = append(batch, r)
+			case <-linger.C:
+				break more
+			}
+		}
+		if linger != nil {
+			linger.Stop()
 		}
 		last = len(batch)
 		p.run(batch)
