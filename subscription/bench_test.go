@@ -34,8 +34,20 @@ import (
 // and with SHOPD_BENCH_COUNT_STATEMENTS=1 it traces the run to count the
 // statements sent (round trips, BEGIN and COMMIT included) per renewal and
 // logs them by kind; tracing slows the run, so its renewals/s is not the
-// figure to quote. Seeding is not timed. Run with -benchtime=1x.
+// figure to quote. Seeding is not timed. Run with -benchtime=1x. The plan
+// is a box (no period orders); BenchmarkBillingRunReplenishment bills
+// replenishment periods, each with its order.
 func BenchmarkBillingRun(b *testing.B) {
+	benchBillingRun(b, func(b *testing.B, db *sqlstore.DB, n int, token string, at time.Time) func(*testing.B) {
+		storetest.SeedDueSubscriptions(b, db, n, []string{token}, at)
+		return nil
+	})
+}
+
+// benchBillingRun runs BenchmarkBillingRun over the due subscriptions that
+// seed makes; the function seed returns, if not nil, checks what the run
+// left.
+func benchBillingRun(b *testing.B, seed func(b *testing.B, db *sqlstore.DB, n int, token string, at time.Time) func(*testing.B)) {
 	n := envInt(b, "SHOPD_BENCH_SUBSCRIPTIONS", 10000)
 	concurrency := envInt(b, "SHOPD_BENCH_CONCURRENCY", 0)
 	var counter *statementCounter
@@ -54,7 +66,7 @@ func BenchmarkBillingRun(b *testing.B) {
 					if latency > 0 {
 						token = "tok_slow"
 					}
-					storetest.SeedDueSubscriptions(b, db, n, []string{token}, at)
+					check := seed(b, db, n, token, at)
 					clock := shopd.NewTestClock(at)
 					gw := testgateway.New(db.TestGatewayLedger(), testgateway.Options{Clock: clock, SlowLatency: latency})
 					payments := payment.NewService(db.Payments(), clock, payment.WithGateway(gw))
@@ -78,6 +90,9 @@ func BenchmarkBillingRun(b *testing.B) {
 					commits += pgCommits(b, db) - before
 					if err != nil || res.Invoiced != n || res.Charged != n {
 						b.Fatalf("run: %+v, %v; want %d invoiced and charged", res, err, n)
+					}
+					if check != nil {
+						check(b)
 					}
 					renewals += float64(n)
 					seconds += elapsed.Seconds()
