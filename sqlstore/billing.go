@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -225,12 +224,28 @@ func (tx *Tx) PlanLines(ctx context.Context, planID string) ([]subscription.Plan
 	return lines, nil
 }
 
-// CustomerEmail implements subscription.BillingTx.
-func (tx *Tx) CustomerEmail(ctx context.Context, customerID string) (string, error) {
-	var email string
-	err := tx.QueryRowContext(ctx, `SELECT email FROM customers WHERE id = $1`, customerID).Scan(&email)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", errCustomerNotFound
+// CustomerEmails implements subscription.BillingTx: a query per 256
+// customers.
+func (tx *Tx) CustomerEmails(ctx context.Context, ids []string) (map[string]string, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	out := make(map[string]string, len(ids))
+	for in, args := range inLists(ids, 1) {
+		rows, err := tx.QueryContext(ctx, `SELECT id, email FROM customers WHERE id IN `+in, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id, email string
+			if err := rows.Scan(&id, &email); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = email
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return email, err
+	return out, nil
 }

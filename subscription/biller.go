@@ -9,7 +9,6 @@ import (
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/event"
-	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/order"
 	"github.com/shopd/shopd/payment"
 )
@@ -54,13 +53,10 @@ type BillingTx interface {
 	// titles and quantities; no prices) with their tax categories, in the
 	// plan's order.
 	PlanLines(ctx context.Context, planID string) ([]PlanLine, error)
-	CustomerEmail(ctx context.Context, customerID string) (string, error)
-	InsertOrder(ctx context.Context, o order.Order) error
-	ReserveStock(ctx context.Context, req inventory.ReserveRequest) (inventory.Reservation, error)
-	CommitReservation(ctx context.Context, reference string) (inventory.Reservation, error)
-	// Savepoint runs fn so that, if it fails, its changes are undone and
-	// the transaction goes on; it returns fn's error.
-	Savepoint(ctx context.Context, fn func() error) error
+	// CustomerEmails returns the emails of the customers with these IDs,
+	// by ID; a customer that does not exist is not in the map.
+	CustomerEmails(ctx context.Context, ids []string) (map[string]string, error)
+	OrdersTx
 }
 
 // BillingChange is an invoice or a subscription the billing run changes,
@@ -467,7 +463,7 @@ func (b *Biller) paid(ctx context.Context, tx BillingTx, w *billingWrites, s *Su
 		return err
 	}
 	if s.Kind == KindReplenishment {
-		if inv.OrderID, err = b.periodOrder(ctx, tx, *s, *inv, now); err != nil {
+		if err := w.periodOrder(ctx, tx, *s, inv, now); err != nil {
 			return err
 		}
 	}
@@ -477,11 +473,14 @@ func (b *Biller) paid(ctx context.Context, tx BillingTx, w *billingWrites, s *Su
 }
 
 // billingWrites collects a transaction's billing changes, to write them
-// with a few statements (BillingTx.SaveBilling).
+// with a few statements (BillingTx.SaveBilling), and its paid periods'
+// orders, to sell them together (sellOrders).
 type billingWrites struct {
 	changes  []BillingChange
 	payments []payment.Payment
-	ids      []string // of every payment saved
+	orders   []order.Order         // period orders not yet written
+	plans    map[string][]PlanLine // replenishment plans' lines, read once per transaction
+	ids      []string              // of every payment saved
 }
 
 // invoice adds an invoice as it stands now, with its event ("" for none).
@@ -508,12 +507,15 @@ func (w *billingWrites) write(ctx context.Context, tx BillingTx) error {
 	if len(w.changes) == 0 && len(w.payments) == 0 {
 		return nil
 	}
+	if err := w.sellOrders(ctx, tx); err != nil {
+		return err
+	}
 	if err := tx.SaveBilling(ctx, w.changes, w.payments); err != nil {
 		return err
 	}
 	for _, p := range w.payments {
 		w.ids = append(w.ids, p.ID)
 	}
-	w.changes, w.payments = w.changes[:0], w.payments[:0]
+	w.changes, w.payments, w.orders = w.changes[:0], w.payments[:0], w.orders[:0]
 	return nil
 }

@@ -3,6 +3,7 @@ package subscription
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/shopd/shopd"
@@ -15,7 +16,9 @@ import (
 // A paid period of a replenishment plan becomes an order of the plan's
 // fixed items, paid by the invoice's payment, with its stock sold at once,
 // in the transaction that records the payment: the money, the period and
-// the goods move together or not at all. A box plan's period gets its
+// the goods move together or not at all. The orders of a transaction's
+// periods (a batch of settled payments, or of free renewals) are written
+// and sold together, with the transaction's other billing changes. A box plan's period gets its
 // order from box allocation, which picks the box's items.
 //
 // Renewal orders are priced so that their lines add up to the invoice's
@@ -33,37 +36,84 @@ type PlanLine struct {
 	TaxCategory string
 }
 
-// periodOrder creates and sells the order of a paid replenishment period
-// and returns its ID.
-func (b *Biller) periodOrder(ctx context.Context, tx BillingTx, s Subscription, inv Invoice, now time.Time) (string, error) {
-	pls, err := tx.PlanLines(ctx, inv.PlanID)
-	if err != nil || len(pls) == 0 {
-		return "", err
+// periodOrder makes the order of a paid replenishment period — the plan's
+// items, read once per plan in w's transaction, priced and shipped by
+// NewPeriodOrder — names it on the invoice, and keeps it for w's next
+// write, which sells it with the others (sellOrders). A plan without items
+// gets no order.
+func (w *billingWrites) periodOrder(ctx context.Context, tx BillingTx, s Subscription, inv *Invoice, now time.Time) error {
+	pls, ok := w.plans[inv.PlanID]
+	if !ok {
+		var err error
+		if pls, err = tx.PlanLines(ctx, inv.PlanID); err != nil {
+			return err
+		}
+		if w.plans == nil {
+			w.plans = map[string][]PlanLine{}
+		}
+		w.plans[inv.PlanID] = pls
 	}
-	email, err := tx.CustomerEmail(ctx, s.CustomerID)
-	if err != nil && shopd.ErrorCode(err) != shopd.ENOTFOUND { // a deleted account's order ships all the same
-		return "", err
+	if len(pls) == 0 {
+		return nil
 	}
 	lines := make([]order.Line, len(pls))
 	for i, pl := range pls {
 		lines[i] = pl.Line
+		lines[i].ID = "" // each order's lines get IDs of their own
 	}
-	o, err := NewPeriodOrder(shopd.NewID("ord"), s, inv, email, lines, now)
+	o, err := NewPeriodOrder(shopd.NewID("ord"), s, *inv, "", lines, now) // the email comes at the write
 	if err != nil {
-		return "", err
+		return err
 	}
-	return o.ID, SellOrder(ctx, tx, o, "", false)
+	inv.OrderID = o.ID
+	w.orders = append(w.orders, o)
+	return nil
 }
 
-// OrderTx is what selling a period's order needs of a transaction.
+// sellOrders sells the period orders kept since the last write, with their
+// customers' emails (one query for all).
+func (w *billingWrites) sellOrders(ctx context.Context, tx BillingTx) error {
+	if len(w.orders) == 0 {
+		return nil
+	}
+	ids := make([]string, len(w.orders))
+	for i, o := range w.orders {
+		ids[i] = o.CustomerID
+	}
+	emails, err := tx.CustomerEmails(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range w.orders {
+		w.orders[i].Email = emails[w.orders[i].CustomerID] // "" for a deleted account: its order ships all the same
+	}
+	return SellOrders(ctx, tx, w.orders)
+}
+
+// OrderTx is what selling a stored order's stock needs of a transaction
+// (SellStock).
 type OrderTx interface {
 	event.Appender
-	InsertOrder(ctx context.Context, o order.Order) error
 	ReserveStock(ctx context.Context, req inventory.ReserveRequest) (inventory.Reservation, error)
 	CommitReservation(ctx context.Context, reference string) (inventory.Reservation, error)
 	// Savepoint runs fn so that, if it fails, its changes are undone and
 	// the transaction goes on; it returns fn's error.
 	Savepoint(ctx context.Context, fn func() error) error
+}
+
+// OrdersTx is what selling many new period orders at once needs of a
+// transaction (SellOrders).
+type OrdersTx interface {
+	InsertOrders(ctx context.Context, os []order.Order) error
+	AppendEvents(ctx context.Context, es []event.Event) error
+	// ReserveStocks reserves stock for each request as ReserveStock would,
+	// in turn; errs[i] is request i's own failure (invalid, or out of
+	// stock), which leaves nothing of it; err leaves the transaction
+	// unusable.
+	ReserveStocks(ctx context.Context, reqs []inventory.ReserveRequest) (errs []error, err error)
+	// CommitReservations commits the active reservations of the
+	// references and returns those that hold nothing active.
+	CommitReservations(ctx context.Context, references []string) (missing []string, err error)
 }
 
 // NewPeriodOrder returns the paid order of an invoice's period with the
@@ -88,18 +138,57 @@ func NewPeriodOrder(id string, s Subscription, inv Invoice, email string, lines 
 // PaidOrderEvents are the events of a period's order, paid when created.
 var PaidOrderEvents = []string{"order.created", "order.paid"}
 
-// SellOrder stores a paid period order, with its PaidOrderEvents, and
-// sells its stock (SellStock).
-func SellOrder(ctx context.Context, tx OrderTx, o order.Order, warehouse string, held bool) error {
-	if err := tx.InsertOrder(ctx, o); err != nil {
+// SellOrders stores new paid period orders, with their PaidOrderEvents, and
+// sells their stock as SellStock sells a stored order's that holds none,
+// at any warehouse — with a few statements for all of them: the orders in
+// one insert, the stock reserved for all (ReserveStocks: each order whole
+// or not at all, in their order, one update per stock row) and committed
+// together (CommitReservations), the events in one insert. An order whose
+// stock is short, or whose SKU is no longer sold, stands unsold with an
+// order.out_of_stock event, as with SellStock.
+func SellOrders(ctx context.Context, tx OrdersTx, os []order.Order) error {
+	if len(os) == 0 {
+		return nil
+	}
+	events, err := orderEvents(os, PaidOrderEvents...)
+	if err != nil {
 		return err
 	}
-	for _, typ := range PaidOrderEvents {
-		if err := order.AppendEvent(ctx, tx, typ, o); err != nil {
+	if err := tx.InsertOrders(ctx, os); err != nil {
+		return err
+	}
+	reqs := make([]inventory.ReserveRequest, len(os))
+	for i, o := range os {
+		reqs[i] = saleRequest(o, "")
+	}
+	errs, err := tx.ReserveStocks(ctx, reqs)
+	if err != nil {
+		return err
+	}
+	var reserved []string
+	var short []order.Order
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			reserved = append(reserved, os[i].ID)
+		case unsellable(err):
+			short = append(short, os[i])
+		default:
 			return err
 		}
 	}
-	return SellStock(ctx, tx, o, warehouse, held)
+	missing, err := tx.CommitReservations(ctx, reserved)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("subscription: %d of %d period orders' stock reservations vanished before their commit (%s…)", len(missing), len(reserved), missing[0])
+	}
+	outs, err := orderEvents(short, EventOrderOutOfStock)
+	if err != nil {
+		return err
+	}
+	return tx.AppendEvents(ctx, append(events, outs...))
 }
 
 // SellStock sells a stored paid order's stock: if held, the stock
@@ -116,21 +205,52 @@ func SellStock(ctx context.Context, tx OrderTx, o order.Order, warehouse string,
 				return err
 			} // else the reservation lapsed: reserve again
 		}
-		req := inventory.ReserveRequest{Reference: o.ID, Market: o.Market, Warehouse: warehouse, ExpiresAt: o.CreatedAt.Add(time.Hour)}
-		for _, l := range o.Lines {
-			req.Lines = append(req.Lines, inventory.Line{SKU: l.SKU, Quantity: l.Quantity})
-		}
-		if _, err := tx.ReserveStock(ctx, req); err != nil {
+		if _, err := tx.ReserveStock(ctx, saleRequest(o, warehouse)); err != nil {
 			return err
 		}
 		_, err := tx.CommitReservation(ctx, o.ID)
 		return err
 	})
-	switch shopd.ErrorCode(err) {
-	case shopd.ECONFLICT, shopd.ENOTFOUND, shopd.EINVALID: // short, or a SKU no longer sold
+	if unsellable(err) {
 		return order.AppendEvent(ctx, tx, EventOrderOutOfStock, o)
 	}
 	return err
+}
+
+// saleRequest is the reservation of an order's lines, under its ID, at
+// warehouse unless "".
+func saleRequest(o order.Order, warehouse string) inventory.ReserveRequest {
+	req := inventory.ReserveRequest{Reference: o.ID, Market: o.Market, Warehouse: warehouse, ExpiresAt: o.CreatedAt.Add(time.Hour)}
+	for _, l := range o.Lines {
+		req.Lines = append(req.Lines, inventory.Line{SKU: l.SKU, Quantity: l.Quantity})
+	}
+	return req
+}
+
+// unsellable reports whether a sale failed for its goods — short, or a SKU
+// no longer sold — rather than for the store: the order stands, unsold.
+func unsellable(err error) bool {
+	switch shopd.ErrorCode(err) {
+	case shopd.ECONFLICT, shopd.ENOTFOUND, shopd.EINVALID:
+		return true
+	}
+	return false
+}
+
+// orderEvents returns, for each order in turn, an event of each type with
+// the order as it stands (as order.AppendEvent writes one).
+func orderEvents(os []order.Order, types ...string) ([]event.Event, error) {
+	es := make([]event.Event, 0, len(os)*len(types))
+	for _, o := range os {
+		for _, typ := range types {
+			e, err := event.New(typ, o.ID, o, o.UpdatedAt)
+			if err != nil {
+				return nil, err
+			}
+			es = append(es, e)
+		}
+	}
+	return es, nil
 }
 
 // spread prices quantities of units so that they add up to total exactly:
