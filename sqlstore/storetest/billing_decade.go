@@ -296,13 +296,13 @@ func (m *decadeSub) simulate(acts []decadeAction) {
 			m.renew(t)
 		case m.open != nil && !m.open.next.IsZero() && !m.open.next.After(t):
 			r := m.result(m.runs, t)
-			if m.open.awaiting {
-				m.giveUp() // no new card came
+			if m.open.awaiting { // no new card came
+				m.giveUp()
 				r.GaveUp++
-				continue
+			} else {
+				r.Retried++
+				m.charge(t, r)
 			}
-			r.Retried++
-			m.charge(t, r)
 		}
 	}
 }
@@ -491,8 +491,8 @@ func decadeOf(i int) int {
 func testBillingDecade(t *testing.T, db *sqlstore.DB) {
 	n := decadeSubscribers(t)
 	f := newBillFix(t, db, subscription.DefaultBillingRules())
-	// A batch of 5 with the default 65 subscribers (13 due at once), of
-	// 500 with 10,000: every run takes several batches.
+	// A batch of 5 with the default 40 subscribers (8 due at once), of 500
+	// with 10,000 (2,000): every renewal run takes several batches.
 	f.biller.BatchSize = min(subscription.DefaultBillingBatch, max(5, n/20))
 	prices := map[string]shopd.Money{}
 	for _, g := range decadeGroups {
@@ -509,6 +509,9 @@ func testBillingDecade(t *testing.T, db *sqlstore.DB) {
 	for i := range arch {
 		k, gi := decadeKind(i%int(decadeKinds)), i/int(decadeKinds)
 		cal := decadeCal{loc: mustLocation(t, decadeGroups[gi].zone), g: decadeGroups[gi]}
+		if !cal.start(119).AddDate(0, 0, 15).Before(decadeEnd) || !cal.start(120).After(decadeEnd) {
+			t.Fatalf("group %d: the simulation must end after period 119's dunning and before period 120", gi)
+		}
 		token, acts := decadeScript(k, cal)
 		m := &decadeSub{t: t, cal: cal, token: token}
 		m.simulate(acts)
