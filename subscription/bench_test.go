@@ -52,7 +52,7 @@ func benchBillingRun(b *testing.B, seed func(b *testing.B, db *sqlstore.DB, n in
 	concurrency := envInt(b, "SHOPD_BENCH_CONCURRENCY", 0)
 	var counter *statementCounter
 	if os.Getenv("SHOPD_BENCH_COUNT_STATEMENTS") == "1" {
-		counter = countStatements(b)
+		counter = countStatements()
 	}
 	for _, d := range storetest.Engines(b) {
 		for _, latency := range []time.Duration{0, 50 * time.Millisecond} {
@@ -139,13 +139,23 @@ type statementCounter struct {
 	tp    *sdktrace.TracerProvider
 }
 
-func countStatements(b *testing.B) *statementCounter {
-	c := &statementCounter{kinds: map[string]int{}}
-	c.tp = sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(c))
-	otel.SetTracerProvider(c.tp)
-	b.Cleanup(func() { c.tp.Shutdown(context.Background()) })
-	return c
+// countStatements returns the process's statement counter. There is one:
+// sqlstore's tracer, taken from the global provider when the package is
+// initialized, delegates to the first provider set, and only to it.
+func countStatements() *statementCounter {
+	counterOnce.Do(func() {
+		c := &statementCounter{kinds: map[string]int{}}
+		c.tp = sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(c))
+		otel.SetTracerProvider(c.tp)
+		processCounter = c
+	})
+	return processCounter
 }
+
+var (
+	counterOnce    sync.Once
+	processCounter *statementCounter
+)
 
 func (c *statementCounter) start(ctx context.Context) (context.Context, func()) {
 	ctx, span := c.tp.Tracer("bench").Start(ctx, "billing run")
