@@ -274,6 +274,14 @@ func (s *Service) SetRegion(ctx context.Context, id string, who Caller, region s
 	if err := v.Err(); err != nil {
 		return Quote{}, err
 	}
+	// A cart made for the region (the storefront asked for it up front)
+	// is only read: checkout needs no write of its own here.
+	if c, err := s.cart(ctx, id, who); err != nil || c.Region == region {
+		if err != nil {
+			return Quote{}, err
+		}
+		return s.quote(ctx, c, who)
+	}
 	return s.change(ctx, id, who, func(c *Cart, now time.Time) error {
 		c.Region = region
 		return nil

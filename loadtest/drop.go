@@ -253,7 +253,9 @@ func (v *visit) shop(i int, due time.Time, leaves bool) shopper {
 	}
 
 	sent := time.Now()
-	a = cl.do(ctx, "POST", "/v1/carts", map[string]string{"market": Market}, false)
+	// The cart is made for the shipping region, as a storefront that asks
+	// for it up front does: checkout then only reads it.
+	a = cl.do(ctx, "POST", "/v1/carts", map[string]string{"market": Market, "region": shipTo["region"]}, false)
 	if ctx.Err() != nil {
 		return shopper{}
 	}
@@ -289,7 +291,7 @@ func (v *visit) checkout(i int, cartID string) shopper {
 	body := map[string]any{
 		"cart_id": cartID,
 		"email":   "shopper-" + strconv.Itoa(i) + "@example.com",
-		"ship_to": map[string]string{"name": "Load Test", "line1": "1 Main St", "city": "New York", "region": "NY", "postal_code": "10001", "country": "US"},
+		"ship_to": shipTo,
 		"payment": map[string]string{"token": "tok_visa"},
 	}
 	key := "loadtest-" + fx.run + "-" + strconv.Itoa(i)
@@ -525,3 +527,6 @@ func chargesSince(ctx context.Context, cl *client, since time.Time) ([]charge, e
 		cursor = page.NextCursor
 	}
 }
+
+// shipTo is where a drop's shoppers ship.
+var shipTo = map[string]string{"name": "Load Test", "line1": "1 Main St", "city": "New York", "region": "NY", "postal_code": "10001", "country": "US"}
