@@ -9,7 +9,6 @@ import (
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/boxalloc"
 	"github.com/shopd/shopd/catalog"
-	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/order"
 	"github.com/shopd/shopd/subscription"
@@ -323,20 +322,16 @@ func (s *Service) Approve(ctx context.Context, runID string) (Run, error) {
 		orders := make([]order.Order, len(ins))
 		boxes := make([]Box, len(ins))
 		ids := make([]string, len(ins))
-		var events []event.Event
 		for i, in := range ins {
 			o, err := subscription.NewPeriodOrder(in.Box.OrderID, in.Subscription, in.Invoice, in.Email, orderLines(in.Box), now)
 			if err != nil {
 				return 0, err
 			}
 			orders[i], boxes[i], ids[i] = o, in.Box, o.ID
-			for _, typ := range subscription.PaidOrderEvents {
-				e, err := event.New(typ, o.ID, o, o.UpdatedAt)
-				if err != nil {
-					return 0, err
-				}
-				events = append(events, e)
-			}
+		}
+		events, err := order.Events(orders, subscription.PaidOrderEvents...)
+		if err != nil {
+			return 0, err
 		}
 		if err := tx.InsertOrders(ctx, orders); err != nil {
 			return 0, err

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/shopd/shopd"
-	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/idempotency"
 	"github.com/shopd/shopd/inventory"
 	"github.com/shopd/shopd/order"
@@ -76,7 +75,6 @@ func PlaceOrders(ctx context.Context, tx Tx, pls []Placement) (errs []error, err
 	shopd.CrashPoint("checkout.reserving") // stock reserved, nothing committed
 	var orders []order.Order
 	var payments []payment.Payment
-	var events []event.Event
 	var unclaim []idempotency.Record
 	for j, i := range placing {
 		pl := pls[i]
@@ -91,11 +89,7 @@ func PlaceOrders(ctx context.Context, tx Tx, pls []Placement) (errs []error, err
 			}
 			continue
 		}
-		e, err := event.New("order.created", pl.Order.ID, pl.Order, pl.Order.UpdatedAt)
-		if err != nil {
-			return nil, err
-		}
-		orders, payments, events = append(orders, pl.Order), append(payments, pl.Payment), append(events, e)
+		orders, payments = append(orders, pl.Order), append(payments, pl.Payment)
 	}
 	if err := tx.ReleaseKeys(ctx, unclaim); err != nil {
 		return nil, err
@@ -104,6 +98,10 @@ func PlaceOrders(ctx context.Context, tx Tx, pls []Placement) (errs []error, err
 		return nil, err
 	}
 	if err := tx.InsertPayments(ctx, payments); err != nil {
+		return nil, err
+	}
+	events, err := order.Events(orders, "order.created")
+	if err != nil {
 		return nil, err
 	}
 	return errs, tx.AppendEvents(ctx, events)

@@ -150,7 +150,7 @@ func SellOrders(ctx context.Context, tx OrdersTx, os []order.Order) error {
 	if len(os) == 0 {
 		return nil
 	}
-	events, err := orderEvents(os, PaidOrderEvents...)
+	events, err := order.Events(os, PaidOrderEvents...)
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func SellOrders(ctx context.Context, tx OrdersTx, os []order.Order) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("subscription: %d of %d period orders' stock reservations vanished before their commit (%s…)", len(missing), len(reserved), missing[0])
 	}
-	outs, err := orderEvents(short, EventOrderOutOfStock)
+	outs, err := order.Events(short, EventOrderOutOfStock)
 	if err != nil {
 		return err
 	}
@@ -235,22 +235,6 @@ func unsellable(err error) bool {
 		return true
 	}
 	return false
-}
-
-// orderEvents returns, for each order in turn, an event of each type with
-// the order as it stands (as order.AppendEvent writes one).
-func orderEvents(os []order.Order, types ...string) ([]event.Event, error) {
-	es := make([]event.Event, 0, len(os)*len(types))
-	for _, o := range os {
-		for _, typ := range types {
-			e, err := event.New(typ, o.ID, o, o.UpdatedAt)
-			if err != nil {
-				return nil, err
-			}
-			es = append(es, e)
-		}
-	}
-	return es, nil
 }
 
 // spread prices quantities of units so that they add up to total exactly:
