@@ -38,7 +38,7 @@ var decadeEnd = time.Date(2037, 1, 17, 0, 0, 0, 0, time.UTC)
 // decadeDigest is the digest of the model's invoices for the default
 // subscribers (decadeDefault): ten years of billing, the same on every run
 // and every engine.
-const decadeDigest = "2c268e47d794304c590d5381cdf00ef477b5e0f17f67abc2c99314494579c109"
+const decadeDigest = "5a0897730294ad4f3dfc531526e69f364de71b7496ac8d0fe346c9bb93835990"
 
 // decadeRetryDays is the default dunning schedule as the issue states it: 8
 // attempts over 14 days, retried 1, 2, 4, 6, 8, 11 and 14 days after the
@@ -108,12 +108,13 @@ const (
 	decadeKinds
 
 	// decCancelsDunned declines from period 90 and cancels during the
-	// dunning. It is modeled (canceled is final: the open invoice is given
-	// up, never charged again) but not simulated, because the biller does
-	// otherwise: it goes on retrying the invoice of a canceled
+	// dunning. It is modeled (canceled is final: the open invoice is voided
+	// at once and never charged again) but not simulated, because the
+	// biller does otherwise: it goes on retrying the invoice of a canceled
 	// subscription, the first declined retry makes it past_due again, and
-	// the last pauses it (so the subscriber can resume it). Move it before
-	// decadeKinds once canceling stops the dunning.
+	// the last pauses it, so that the subscriber can resume it. Move it
+	// before decadeKinds once canceling stops the dunning (and if the fix
+	// voids the invoice at its next retry instead, model that).
 	decCancelsDunned = decadeKinds
 )
 
@@ -264,12 +265,13 @@ type decadeSub struct {
 	invoices    []*decadeInvoice
 	runs        map[int64]*subscription.RunResult // what the billing run at an instant (unix µs) does
 	retries     map[int64]*subscription.RunResult // what retries after card updates at an instant do
+	events      map[string]int                    // billing events by type
 }
 
 // simulate runs the model up to decadeEnd.
 func (m *decadeSub) simulate(acts []decadeAction) {
 	m.status, m.skip, m.due = subscription.StatusActive, -1, m.cal.start(0)
-	m.runs, m.retries = map[int64]*subscription.RunResult{}, map[int64]*subscription.RunResult{}
+	m.runs, m.retries, m.events = map[int64]*subscription.RunResult{}, map[int64]*subscription.RunResult{}, map[string]int{}
 	for i := 0; ; {
 		var t time.Time
 		earliest := func(c time.Time) {
@@ -332,6 +334,7 @@ func (m *decadeSub) renew(t time.Time) {
 		m.next++
 		m.due = m.cal.start(m.next)
 		r.Skipped++
+		m.events[subscription.EventPeriodSkipped]++
 	default:
 		m.open = &decadeInvoice{period: m.next, status: subscription.InvoiceOpen}
 		m.invoices = append(m.invoices, m.open)
@@ -359,9 +362,12 @@ func (m *decadeSub) charge(t time.Time, r *subscription.RunResult) {
 		m.status, m.current, m.next = subscription.StatusActive, inv.period, inv.period+1
 		m.due = m.cal.start(m.next)
 		r.Charged++
+		m.events[subscription.EventInvoicePaid]++
+		m.events[subscription.EventRenewed]++
 		return
 	}
 	r.Declined++
+	m.events[subscription.EventInvoicePaymentFailed]++
 	inv.declined = true
 	if inv.firstFail.IsZero() {
 		inv.firstFail = t
@@ -376,12 +382,16 @@ func (m *decadeSub) charge(t time.Time, r *subscription.RunResult) {
 		m.giveUp()
 		return
 	}
+	if m.status != subscription.StatusPastDue {
+		m.events[subscription.EventPastDue]++
+	}
 	m.status = subscription.StatusPastDue
 }
 
 // giveUp voids the open invoice and pauses the subscription (the default
 // dunning policy) until the subscriber resumes it.
 func (m *decadeSub) giveUp() {
+	m.events[subscription.EventInvoiceVoided]++
 	m.open.status, m.open.next, m.open.awaiting = subscription.InvoiceVoid, time.Time{}, false
 	m.open, m.status, m.due = nil, subscription.StatusPaused, time.Time{}
 }
@@ -441,9 +451,9 @@ func (m *decadeSub) act(a decadeAction, t time.Time) {
 func (m *decadeSub) lines() []string {
 	out := make([]string, len(m.invoices))
 	for i, inv := range m.invoices {
-		captured := 0
+		var captured int64
 		if inv.status == subscription.InvoicePaid {
-			captured = 1
+			captured = m.cal.g.total
 		}
 		out[i] = decadeLine(inv.period, string(inv.status), inv.attempts, m.cal.g.total, m.cal.g.price.Currency,
 			m.cal.start(inv.period).UnixMicro(), m.cal.start(inv.period+1).UnixMicro(), inv.attempts, captured)
@@ -451,8 +461,9 @@ func (m *decadeSub) lines() []string {
 	return out
 }
 
-// decadeLine renders an invoice with its gateway charges and captures.
-func decadeLine(period int, status string, attempts int, total int64, currency string, start, end int64, charges, captured int) string {
+// decadeLine renders an invoice with its gateway charges and the money
+// they captured.
+func decadeLine(period int, status string, attempts int, total int64, currency string, start, end int64, charges int, captured int64) string {
 	return fmt.Sprintf("%d:%s:%d:%d %s:%d-%d:%d/%d", period, status, attempts, total, currency, start, end, charges, captured)
 }
 
@@ -485,9 +496,10 @@ func decadeOf(i int) int {
 // testBillingDecade bills ten years of monthly periods for subscribers of
 // every kind in every group, running the biller at every instant the model
 // says something is due or a subscriber acts, and checks each run's counts,
-// every invoice (status, attempts, total, period and the gateway's charges
-// for it), every subscription's final state, and that the gateway captured
-// exactly one charge per paid invoice.
+// every invoice (status, attempts, total, period, and the gateway's charges
+// for it and the money they captured: the total once if paid, else
+// nothing), every subscription's final state, the outbox's billing events,
+// and that the gateway captured exactly one charge per paid invoice.
 func testBillingDecade(t *testing.T, db *sqlstore.DB) {
 	n := decadeSubscribers(t)
 	f := newBillFix(t, db, subscription.DefaultBillingRules())
@@ -595,6 +607,7 @@ func testBillingDecade(t *testing.T, db *sqlstore.DB) {
 
 	start = time.Now()
 	paid, attempts := f.decadeCheckStore(t, arch, n)
+	f.decadeCheckEvents(t, arch)
 	if c := f.decadeCounts(t); c.Captured != paid || c.Attempts != attempts || total.Charged != paid {
 		t.Errorf("gateway: %d captured of %d charges, runs charged %d; want %d captured (one per paid invoice) of %d",
 			c.Captured, c.Attempts, total.Charged, paid, attempts)
@@ -704,7 +717,7 @@ func (f *billFix) decadeCheckStore(t *testing.T, arch []*decadeArchetype, n int)
 		clear(seen)
 		gotSum.Reset()
 		rows, err := tx.QueryContext(ctx, `SELECT i.customer_id, i.period, i.status, i.attempts, i.total, i.currency, i.period_start, i.period_end,
-			COUNT(c.id), COALESCE(SUM(CASE WHEN c.status = 'captured' THEN 1 ELSE 0 END), 0)
+			COUNT(c.id), COALESCE(SUM(c.captured), 0)
 			FROM invoices i LEFT JOIN test_gateway_charges c ON c.reference = i.id
 			GROUP BY i.id, i.customer_id, i.period, i.status, i.attempts, i.total, i.currency, i.period_start, i.period_end
 			ORDER BY i.customer_id, i.period`)
@@ -728,8 +741,8 @@ func (f *billFix) decadeCheckStore(t *testing.T, arch []*decadeArchetype, n int)
 		}
 		for rows.Next() {
 			var c, status, cur string
-			var period, tries, charges, captured int
-			var total, start, end int64
+			var period, tries, charges int
+			var total, start, end, captured int64
 			if err := rows.Scan(&c, &period, &status, &tries, &total, &cur, &start, &end, &charges, &captured); err != nil {
 				return err
 			}
@@ -824,6 +837,46 @@ func (f *billFix) decadeCheckStore(t *testing.T, arch []*decadeArchetype, n int)
 		t.Error(w)
 	}
 	return paid, attempts
+}
+
+// decadeCheckEvents compares the outbox's billing events, counted by type,
+// with the model's.
+func (f *billFix) decadeCheckEvents(t *testing.T, arch []*decadeArchetype) {
+	t.Helper()
+	want := map[string]int{}
+	for _, a := range arch {
+		for typ, c := range a.model.events {
+			want[typ] += c * len(a.ids)
+		}
+	}
+	types := []string{subscription.EventInvoicePaid, subscription.EventRenewed, subscription.EventInvoicePaymentFailed,
+		subscription.EventPastDue, subscription.EventInvoiceVoided, subscription.EventPeriodSkipped}
+	got := map[string]int{}
+	err := f.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		clear(got)
+		rows, err := tx.QueryContext(ctx, `SELECT type, COUNT(*) FROM events WHERE type IN ('`+strings.Join(types, "', '")+`') GROUP BY type`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var typ string
+			var c int
+			if err := rows.Scan(&typ, &c); err != nil {
+				return err
+			}
+			got[typ] = c
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range types {
+		if got[typ] != want[typ] {
+			t.Errorf("%d %s events, want %d", got[typ], typ, want[typ])
+		}
+	}
 }
 
 // decadeDiff returns the lines of a that b lacks, for a short failure
