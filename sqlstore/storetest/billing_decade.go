@@ -503,9 +503,6 @@ func decadeOf(i int) int {
 func testBillingDecade(t *testing.T, db *sqlstore.DB) {
 	n := decadeSubscribers(t)
 	f := newBillFix(t, db, subscription.DefaultBillingRules())
-	// A batch of 5 with the default 40 subscribers (8 due at once), of 500
-	// with 10,000 (2,000): every renewal run takes several batches.
-	f.biller.BatchSize = min(subscription.DefaultBillingBatch, max(5, n/20))
 	prices := map[string]shopd.Money{}
 	for _, g := range decadeGroups {
 		prices[g.market] = g.price
