@@ -143,11 +143,12 @@ func (b *Biller) Run(ctx context.Context) (RunResult, error) {
 	var mu sync.Mutex
 	outcomes := sync.NewCond(&mu)
 	var res RunResult
-	inFlight := 0
+	inFlight, reported := 0, 0
 	charges := b.payments.NewBatch(ctx, payment.BatchOptions{Concurrency: b.Concurrency, Rate: b.Rate}, func(p payment.Payment, err error) {
 		mu.Lock()
 		res.add(outcome(p, err))
 		inFlight--
+		reported++
 		outcomes.Broadcast()
 		mu.Unlock()
 	})
@@ -155,6 +156,9 @@ func (b *Biller) Run(ctx context.Context) (RunResult, error) {
 		for ctx.Err() == nil {
 			var batch RunResult
 			var ids []string
+			mu.Lock()
+			seen := reported // outcomes recorded before this look for due periods
+			mu.Unlock()
 			err := b.store.InTx(ctx, func(tx BillingTx) error {
 				r, c, err := b.renewDue(ctx, tx, now)
 				if err != nil {
@@ -176,8 +180,9 @@ func (b *Biller) Run(ctx context.Context) (RunResult, error) {
 			res.add(batch)
 			if len(ids) == 0 {
 				// Nothing due now; the outcomes still to come may make
-				// periods due (a paid one makes the next one due).
-				if inFlight == 0 {
+				// periods due (a paid one makes the next one due), and so
+				// may those recorded while this look ran: look again then.
+				if inFlight == 0 && reported == seen {
 					mu.Unlock()
 					return nil
 				}
