@@ -253,16 +253,25 @@ func (s *SubscriptionStore) Subscriptions(ctx context.Context, f subscription.Fi
 	return readSubscriptions(ctx, s.db.reader(), q, args...)
 }
 
-// UpdateSubscription implements subscription.Store.
-func (s *SubscriptionStore) UpdateSubscription(ctx context.Context, id string, fn func(s *subscription.Subscription) (subscription.Change, error)) (subscription.Subscription, error) {
+// UpdateSubscription implements subscription.Store. The open invoice is
+// locked before the subscription, in the order billing locks them.
+func (s *SubscriptionStore) UpdateSubscription(ctx context.Context, id string, fn func(s *subscription.Subscription, open *subscription.Invoice) (subscription.Change, error)) (subscription.Subscription, error) {
 	var out subscription.Subscription
 	err := s.db.InTx(ctx, func(tx *Tx) error {
+		invs, err := readInvoices(ctx, tx, `WHERE subscription_id = $1 AND status = 'open'`+tx.Dialect().ForUpdate(), id)
+		if err != nil {
+			return err
+		}
 		before, err := tx.LockSubscription(ctx, id)
 		if err != nil {
 			return err
 		}
 		sub := before
-		ch, err := fn(&sub)
+		var open *subscription.Invoice
+		if len(invs) > 0 {
+			open = &invs[0]
+		}
+		ch, err := fn(&sub, open)
 		if err != nil {
 			return err
 		}
@@ -271,7 +280,10 @@ func (s *SubscriptionStore) UpdateSubscription(ctx context.Context, id string, f
 			out = before // nothing changed: nothing is written
 			return nil
 		}
-		return tx.SaveSubscription(ctx, sub, ch.Event, ch.Data)
+		if err := tx.SaveSubscription(ctx, sub, ch.Event, ch.Data); err != nil || ch.InvoiceEvent == "" || open == nil {
+			return err
+		}
+		return tx.SaveInvoice(ctx, *open, ch.InvoiceEvent)
 	})
 	return out, err
 }

@@ -292,7 +292,8 @@ func (b *Biller) renewDue(ctx context.Context, tx BillingTx, now time.Time) (Run
 }
 
 // retryDue starts the dunning retries that are due; an invoice that waited
-// for a new payment method in vain is given up.
+// for a new payment method in vain, or whose subscription was canceled, is
+// given up.
 func (b *Biller) retryDue(ctx context.Context, tx BillingTx, now time.Time) (RunResult, []string, error) {
 	var res RunResult
 	invs, err := tx.DueInvoices(ctx, now, b.BatchSize)
@@ -307,7 +308,7 @@ func (b *Biller) retryDue(ctx context.Context, tx BillingTx, now time.Time) (Run
 	for i := range invs {
 		inv := &invs[i]
 		s := subs[inv.SubscriptionID]
-		if inv.AwaitingMethod {
+		if inv.AwaitingMethod || s.Status == StatusCanceled {
 			ev := s.GiveUp(inv, now, b.rules)
 			res.GaveUp++
 			if ev == EventCanceled {

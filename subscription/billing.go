@@ -171,6 +171,12 @@ func (s *Subscription) Paid(inv *Invoice, now time.Time, loc *time.Location) (st
 // subscription's event ("" if its status did not change).
 func (s *Subscription) Failed(inv *Invoice, d payment.Decline, now time.Time, rules BillingRules) string {
 	now = now.UTC()
+	if s.Status == StatusCanceled {
+		// Canceled while the charge was in flight: there is nothing to chase.
+		inv.LastDecline = d.Type
+		inv.void(now)
+		return ""
+	}
 	if d.Type == payment.FailureNotCharged && inv.Attempts <= maxLostAttempts {
 		// The charge never reached the gateway, so the card was not
 		// declined: retry at once, due since the attempt, with no past_due
@@ -211,10 +217,14 @@ const maxLostAttempts = 3
 
 // GiveUp ends the dunning of inv: the invoice is void and the policy
 // pauses (until the subscriber resumes, with no end date) or cancels the
-// subscription. It returns the subscription's event.
+// subscription; a canceled subscription stays as it is. It returns the
+// subscription's event.
 func (s *Subscription) GiveUp(inv *Invoice, now time.Time, rules BillingRules) string {
 	now = now.UTC()
-	inv.Status, inv.NextAttemptAt, inv.AwaitingMethod, inv.UpdatedAt = InvoiceVoid, time.Time{}, false, now
+	inv.void(now)
+	if s.Status == StatusCanceled {
+		return ""
+	}
 	s.UpdatedAt = now
 	if rules.Policy == DunningCancel {
 		s.Status, s.CanceledAt, s.CancelAtPeriodEnd, s.NextBillingAt = StatusCanceled, now, false, time.Time{}
@@ -225,11 +235,22 @@ func (s *Subscription) GiveUp(inv *Invoice, now time.Time, rules BillingRules) s
 	return EventPaused
 }
 
+// void ends the invoice unpaid: it is never charged again.
+func (inv *Invoice) void(now time.Time) {
+	inv.Status, inv.NextAttemptAt, inv.AwaitingMethod, inv.UpdatedAt = InvoiceVoid, time.Time{}, false, now.UTC()
+}
+
+// Chased reports whether the invoice is open and waits for a retry: not
+// paid or void, and no charge of it in flight.
+func (inv *Invoice) Chased() bool {
+	return inv.Status == InvoiceOpen && !inv.NextAttemptAt.IsZero()
+}
+
 // RetryNow plans an immediate retry of an invoice still being chased,
 // after the payment method changed; it reports whether there was one. An
 // invoice whose charge is in flight is left alone.
 func (inv *Invoice) RetryNow(now time.Time) bool {
-	if inv.Status != InvoiceOpen || inv.NextAttemptAt.IsZero() {
+	if !inv.Chased() {
 		return false
 	}
 	inv.NextAttemptAt, inv.AwaitingMethod, inv.UpdatedAt = now.UTC(), false, now.UTC()

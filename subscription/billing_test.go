@@ -174,6 +174,64 @@ func TestDunning(t *testing.T) {
 	}
 }
 
+// TestCancelEndsDunning: canceling now voids the invoice dunning chases,
+// but not one whose charge is in flight: that charge settles as it comes
+// (a decline voids the invoice, a success pays it), and neither a decline
+// nor giving up moves a canceled subscription again.
+func TestCancelEndsDunning(t *testing.T) {
+	start := time.Date(2027, 2, 1, 14, 0, 0, 0, time.UTC)
+	rules := DefaultBillingRules()
+	soft := payment.Decline{Type: "card-declined"}
+	later := start.Add(50 * time.Hour)
+	renew := func() (*Subscription, *Invoice, *time.Location) {
+		s, loc := newBilled(t, start, 0)
+		r, err := s.Renew(start, loc, ids())
+		if err != nil || r.Invoice == nil {
+			t.Fatal(r, err)
+		}
+		r.Invoice.Attempt(start)
+		return s, r.Invoice, loc
+	}
+
+	// Chased: void at once.
+	s, inv, _ := renew()
+	if ev := s.Failed(inv, soft, start, rules); ev != EventPastDue || !inv.Chased() {
+		t.Fatalf("first decline: %q %+v", ev, inv)
+	}
+	if changed, voided, err := s.Cancel(false, inv, later); !changed || !voided || err != nil ||
+		s.Status != StatusCanceled || inv.Status != InvoiceVoid || !inv.NextAttemptAt.IsZero() || inv.Chased() {
+		t.Fatalf("cancel while chased: %v %v %v %+v %+v", changed, voided, err, s, inv)
+	}
+
+	// In flight, then declined: void, still canceled.
+	s, inv, _ = renew()
+	if changed, voided, err := s.Cancel(false, inv, start); !changed || voided || err != nil || inv.Status != InvoiceOpen {
+		t.Fatalf("cancel in flight: %v %v %v %+v", changed, voided, err, inv)
+	}
+	if ev := s.Failed(inv, soft, later, rules); ev != "" || s.Status != StatusCanceled || inv.Status != InvoiceVoid || inv.LastDecline != soft.Type {
+		t.Fatalf("decline after cancel: %q %s %+v", ev, s.Status, inv)
+	}
+
+	// In flight, then paid: the period is paid, the subscription stays canceled.
+	s, inv, loc := renew()
+	if _, _, err := s.Cancel(false, inv, start); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Paid(inv, later, loc); err != nil || s.Status != StatusCanceled || inv.Status != InvoicePaid || !s.NextBillingAt.IsZero() {
+		t.Fatalf("paid after cancel: %v %s %+v", err, s.Status, inv)
+	}
+
+	// Given up after a cancel (the billing run's belt and braces): void, still canceled.
+	for _, policy := range []DunningPolicy{DunningPause, DunningCancel} {
+		s, inv, _ = renew()
+		s.Failed(inv, soft, start, rules)
+		s.Status = StatusCanceled // as a cancel before this change left it
+		if ev := s.GiveUp(inv, later, BillingRules{Schedule: rules.Schedule, Policy: policy}); ev != "" || s.Status != StatusCanceled || inv.Status != InvoiceVoid {
+			t.Fatalf("%s: give up after cancel: %q %s %+v", policy, ev, s.Status, inv)
+		}
+	}
+}
+
 // TestHardDecline: a stolen card is never retried; a new payment method
 // retries at once; without one the invoice is given up at the schedule's
 // end.

@@ -34,11 +34,13 @@ type Store interface {
 	Subscription(ctx context.Context, id string) (Subscription, error)
 	// Subscriptions lists subscriptions newest first.
 	Subscriptions(ctx context.Context, f Filter) ([]Subscription, error)
-	// UpdateSubscription runs fn on the locked subscription. If fn returns
-	// a Change with an event type, the subscription is stored and the
-	// event (the subscription and the change's data) appended in the same
-	// transaction; an empty type stores nothing (the call changed nothing).
-	UpdateSubscription(ctx context.Context, id string, fn func(s *Subscription) (Change, error)) (Subscription, error)
+	// UpdateSubscription runs fn on the locked subscription and its open
+	// invoice (locked too; nil if it has none). If fn returns a Change with
+	// an event type, the subscription is stored and the event (the
+	// subscription and the change's data) appended in the same
+	// transaction, and so is the invoice with its event if the change has
+	// one; an empty type stores nothing (the call changed nothing).
+	UpdateSubscription(ctx context.Context, id string, fn func(s *Subscription, open *Invoice) (Change, error)) (Subscription, error)
 
 	// Invoice returns one invoice; ENOTFOUND `invoice-not-found`.
 	Invoice(ctx context.Context, id string) (Invoice, error)
@@ -47,10 +49,12 @@ type Store interface {
 }
 
 // Change is what one update did: the outbox event type ("" for no change)
-// and extra data for the event beside the subscription.
+// and extra data for the event beside the subscription, and the open
+// invoice's event if the update changed it too.
 type Change struct {
-	Event string
-	Data  map[string]any
+	Event        string
+	Data         map[string]any
+	InvoiceEvent string
 }
 
 // Markets looks markets up (market.Service implements it).
@@ -374,12 +378,12 @@ func (s *Service) Subscriptions(ctx context.Context, f Filter) ([]Subscription, 
 type Owner string
 
 // update runs fn on a subscription of owner under its row lock.
-func (s *Service) update(ctx context.Context, owner Owner, id string, fn func(sub *Subscription, now time.Time, loc *time.Location) (Change, error)) (Subscription, error) {
+func (s *Service) update(ctx context.Context, owner Owner, id string, fn func(sub *Subscription, open *Invoice, now time.Time, loc *time.Location) (Change, error)) (Subscription, error) {
 	if !shopd.HasIDPrefix(id, "sub") {
 		return Subscription{}, errNotFound
 	}
 	now := s.now()
-	return s.store.UpdateSubscription(ctx, id, func(sub *Subscription) (Change, error) {
+	return s.store.UpdateSubscription(ctx, id, func(sub *Subscription, open *Invoice) (Change, error) {
 		if owner != "" && sub.CustomerID != string(owner) {
 			return Change{}, errNotFound
 		}
@@ -387,13 +391,13 @@ func (s *Service) update(ctx context.Context, owner Owner, id string, fn func(su
 		if err != nil {
 			return Change{}, err
 		}
-		return fn(sub, now, loc)
+		return fn(sub, open, now, loc)
 	})
 }
 
 // Pause pauses a subscription until a time (see Subscription.Pause).
 func (s *Service) Pause(ctx context.Context, owner Owner, id string, until time.Time) (Subscription, error) {
-	return s.update(ctx, owner, id, func(sub *Subscription, now time.Time, loc *time.Location) (Change, error) {
+	return s.update(ctx, owner, id, func(sub *Subscription, _ *Invoice, now time.Time, loc *time.Location) (Change, error) {
 		if err := sub.Pause(until, now, loc); err != nil {
 			return Change{}, err
 		}
@@ -404,7 +408,7 @@ func (s *Service) Pause(ctx context.Context, owner Owner, id string, until time.
 // Resume ends a pause or takes back a cancellation at period end (see
 // Subscription.Resume).
 func (s *Service) Resume(ctx context.Context, owner Owner, id string) (Subscription, error) {
-	return s.update(ctx, owner, id, func(sub *Subscription, now time.Time, loc *time.Location) (Change, error) {
+	return s.update(ctx, owner, id, func(sub *Subscription, _ *Invoice, now time.Time, loc *time.Location) (Change, error) {
 		if err := sub.Resume(now, loc); err != nil {
 			return Change{}, err
 		}
@@ -415,19 +419,23 @@ func (s *Service) Resume(ctx context.Context, owner Owner, id string) (Subscript
 // Cancel cancels a subscription now or at period end (see
 // Subscription.Cancel).
 func (s *Service) Cancel(ctx context.Context, owner Owner, id string, atPeriodEnd bool) (Subscription, error) {
-	return s.update(ctx, owner, id, func(sub *Subscription, now time.Time, loc *time.Location) (Change, error) {
-		changed, err := sub.Cancel(atPeriodEnd, now)
+	return s.update(ctx, owner, id, func(sub *Subscription, open *Invoice, now time.Time, loc *time.Location) (Change, error) {
+		changed, voided, err := sub.Cancel(atPeriodEnd, open, now)
 		if err != nil || !changed {
 			return Change{}, err
 		}
-		return Change{Event: EventCanceled, Data: map[string]any{"at_period_end": atPeriodEnd}}, nil
+		ch := Change{Event: EventCanceled, Data: map[string]any{"at_period_end": atPeriodEnd}}
+		if voided {
+			ch.InvoiceEvent = EventInvoiceVoided
+		}
+		return ch, nil
 	})
 }
 
 // Skip skips the next period, or the one after for a box past its cutoff
 // (see Subscription.Skip).
 func (s *Service) Skip(ctx context.Context, owner Owner, id string) (Subscription, error) {
-	return s.update(ctx, owner, id, func(sub *Subscription, now time.Time, loc *time.Location) (Change, error) {
+	return s.update(ctx, owner, id, func(sub *Subscription, _ *Invoice, now time.Time, loc *time.Location) (Change, error) {
 		n, changed, err := sub.Skip(now, loc, s.cutoffDay())
 		if err != nil || !changed {
 			return Change{}, err
@@ -478,7 +486,7 @@ func (s *Service) ChangePlan(ctx context.Context, owner Owner, id, planID string
 		return PlanChange{}, shopd.TypedErrorf(shopd.ECONFLICT, "plan-archived", "The plan is archived and takes no new subscriptions.")
 	}
 	var pr Proration
-	sub, err := s.update(ctx, owner, id, func(sub *Subscription, now time.Time, loc *time.Location) (Change, error) {
+	sub, err := s.update(ctx, owner, id, func(sub *Subscription, _ *Invoice, now time.Time, loc *time.Location) (Change, error) {
 		price, ok := p.Price(sub.Market)
 		switch {
 		case !ok || price.Currency != sub.Price.Currency:
@@ -512,7 +520,7 @@ func (s *Service) UpdatePaymentMethod(ctx context.Context, owner Owner, id strin
 	if err := v.Err(); err != nil {
 		return Subscription{}, err
 	}
-	return s.update(ctx, owner, id, func(sub *Subscription, now time.Time, loc *time.Location) (Change, error) {
+	return s.update(ctx, owner, id, func(sub *Subscription, _ *Invoice, now time.Time, loc *time.Location) (Change, error) {
 		if err := sub.UpdatePaymentMethod(m, now); err != nil {
 			return Change{}, err
 		}

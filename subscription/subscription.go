@@ -261,29 +261,35 @@ func (s *Subscription) Resume(now time.Time, loc *time.Location) error {
 
 // Cancel cancels the subscription now, or at the end of the current period
 // if atPeriodEnd (it stays as it is until the billing run reaches the end).
-// A canceled subscription is ECONFLICT `invalid-transition`. It reports
-// whether anything changed: asking again to cancel at period end is not a
-// change.
-func (s *Subscription) Cancel(atPeriodEnd bool, now time.Time) (bool, error) {
+// Canceling now ends the dunning: the open invoice, if any, is void unless
+// a charge of it is in flight (that one settles as it comes: paid, or void
+// by Failed). A canceled subscription is ECONFLICT `invalid-transition`. It
+// reports whether the subscription changed (asking again to cancel at
+// period end is not a change) and whether open did.
+func (s *Subscription) Cancel(atPeriodEnd bool, open *Invoice, now time.Time) (changed, voided bool, err error) {
 	if s.Status == StatusCanceled {
-		return false, errState("canceled again", s.Status)
+		return false, false, errState("canceled again", s.Status)
 	}
 	if atPeriodEnd {
 		if s.Status == StatusPaused || s.Status == StatusPastDue {
-			return false, errState("canceled at period end (cancel it now instead)", s.Status)
+			return false, false, errState("canceled at period end (cancel it now instead)", s.Status)
 		}
 		if s.CancelAtPeriodEnd {
-			return false, nil
+			return false, false, nil
 		}
 		s.CancelAtPeriodEnd, s.UpdatedAt = true, now
-		return true, nil
+		return true, false, nil
 	}
 	if err := s.Status.Transition(StatusCanceled); err != nil {
-		return false, err
+		return false, false, err
 	}
 	s.Status, s.CanceledAt, s.UpdatedAt = StatusCanceled, now, now
 	s.NextBillingAt, s.PausedUntil, s.CancelAtPeriodEnd = time.Time{}, time.Time{}, false
-	return true, nil
+	if open != nil && open.Chased() {
+		open.void(now)
+		voided = true
+	}
+	return true, voided, nil
 }
 
 // Skip marks the next period to be billed (NextPeriod) as skipped: it is

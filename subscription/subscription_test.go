@@ -93,11 +93,11 @@ func TestActionsByStatus(t *testing.T) {
 		"pause":  {[]Status{StatusTrialing, StatusActive}, func(s *Subscription) error { return s.Pause(now.Add(24*time.Hour), now, ny) }},
 		"resume": {[]Status{StatusPaused}, func(s *Subscription) error { return s.Resume(now, ny) }},
 		"cancel now": {[]Status{StatusTrialing, StatusActive, StatusPastDue, StatusPaused}, func(s *Subscription) error {
-			_, err := s.Cancel(false, now)
+			_, _, err := s.Cancel(false, nil, now)
 			return err
 		}},
 		"cancel at period end": {[]Status{StatusTrialing, StatusActive}, func(s *Subscription) error {
-			_, err := s.Cancel(true, now)
+			_, _, err := s.Cancel(true, nil, now)
 			return err
 		}},
 		"skip": {[]Status{StatusTrialing, StatusActive}, func(s *Subscription) error {
@@ -183,7 +183,7 @@ func TestPauseAndResume(t *testing.T) {
 		t.Fatalf("trial resume %+v %v", tr, err)
 	}
 	// Resume also takes back a cancellation at period end.
-	if changed, err := tr.Cancel(true, at); !changed || err != nil {
+	if changed, _, err := tr.Cancel(true, nil, at); !changed || err != nil {
 		t.Fatal(err)
 	}
 	if err := tr.Resume(at, ny); err != nil || tr.CancelAtPeriodEnd {
@@ -197,13 +197,13 @@ func TestPauseAndResume(t *testing.T) {
 func TestCancel(t *testing.T) {
 	at := time.Date(2027, 1, 10, 15, 0, 0, 0, time.UTC)
 	s := newSub(KindBox, 0, at)
-	if changed, err := s.Cancel(true, at); !changed || err != nil || s.Status != StatusActive || !s.CancelAtPeriodEnd {
+	if changed, _, err := s.Cancel(true, nil, at); !changed || err != nil || s.Status != StatusActive || !s.CancelAtPeriodEnd {
 		t.Fatalf("at period end: %+v %v", s, err)
 	}
-	if changed, err := s.Cancel(true, at); changed || err != nil {
+	if changed, _, err := s.Cancel(true, nil, at); changed || err != nil {
 		t.Fatalf("again: %v %v", changed, err)
 	}
-	if changed, err := s.Cancel(false, at); !changed || err != nil || s.Status != StatusCanceled || !s.NextBillingAt.IsZero() || !s.CanceledAt.Equal(at) {
+	if changed, _, err := s.Cancel(false, nil, at); !changed || err != nil || s.Status != StatusCanceled || !s.NextBillingAt.IsZero() || !s.CanceledAt.Equal(at) {
 		t.Fatalf("now: %+v %v", s, err)
 	}
 }

@@ -39,7 +39,7 @@ var decadeEnd = time.Date(2037, 1, 17, 0, 0, 0, 0, time.UTC)
 // decadeDigest is the digest of the model's invoices for the default
 // subscribers (decadeDefault): ten years of billing, the same on every run
 // and every engine.
-const decadeDigest = "5a0897730294ad4f3dfc531526e69f364de71b7496ac8d0fe346c9bb93835990"
+const decadeDigest = "711f516d97f00e310f0baa8e10f414e1ec04361889313bb591585058d415e7a5"
 
 // decadeRetryDays is the default dunning schedule as the issue states it: 8
 // attempts over 14 days, retried 1, 2, 4, 6, 8, 11 and 14 days after the
@@ -106,17 +106,10 @@ const (
 	decPauses
 	// Cancels at period end in month 84.
 	decLeaves
+	// Declines from period 90 and cancels during the dunning: canceled is
+	// final, the open invoice is void at once and never charged again.
+	decCancelsDunned
 	decadeKinds
-
-	// decCancelsDunned declines from period 90 and cancels during the
-	// dunning. It is modeled (canceled is final: the open invoice is voided
-	// at once and never charged again) but not simulated, because the
-	// biller does otherwise: it goes on retrying the invoice of a canceled
-	// subscription, the first declined retry makes it past_due again, and
-	// the last pauses it, so that the subscriber can resume it. Move it
-	// before decadeKinds once canceling stops the dunning (and if the fix
-	// voids the invoice at its next retry instead, model that).
-	decCancelsDunned = decadeKinds
 )
 
 // decadeDo is a subscriber's action.
@@ -433,6 +426,7 @@ func (m *decadeSub) act(a decadeAction, t time.Time) {
 		// Canceled is final: dunning stops, the open invoice is given up.
 		if m.open != nil {
 			m.open.status, m.open.next, m.open.awaiting, m.open = subscription.InvoiceVoid, time.Time{}, false, nil
+			m.events[subscription.EventInvoiceVoided]++
 		}
 		m.status, m.due, m.cancelAtEnd = subscription.StatusCanceled, time.Time{}, false
 	case doSkip:
