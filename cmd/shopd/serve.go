@@ -31,6 +31,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	maxBody := f.Int("max-body-bytes", "SHOPD_MAX_BODY_BYTES", httpapi.DefaultMaxBodyBytes, "largest request body accepted")
 	drainDelay := f.Duration("drain-delay", "SHOPD_DRAIN_DELAY", 0, "on SIGTERM, fail /readyz this long before closing the listener, so load balancers stop sending traffic")
 	pf := bindPaymentFlags(f)
+	debugAddr := f.String("debug-addr", "SHOPD_DEBUG_ADDR", "", "serve Go's profiler at /debug/pprof/ on this loopback HOST:PORT (empty: off)")
 	drainTimeout := f.Duration("drain-timeout", "SHOPD_DRAIN_TIMEOUT", 20*time.Second, "on SIGTERM, wait at most this long for requests in flight")
 	af := bindAdmissionFlags(f)
 	if err := parse(f, args); err != nil {
@@ -42,6 +43,9 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	}
 	if *role != "api" && *role != "worker" && *role != "all" {
 		problems = append(problems, fmt.Errorf("--role %q: use api, worker or all", *role))
+	}
+	if err := validateDebugAddr(*debugAddr); err != nil {
+		problems = append(problems, err)
 	}
 	if *maxBody < 1024 || *maxBody > 64<<20 {
 		problems = append(problems, errors.New("--max-body-bytes must be from 1024 to 67108864"))
@@ -159,6 +163,13 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(c.stdout, "shopd listening on %s (role %s, store: %s %s)\n  storefront: %s/v1/products\n  API docs:   %s/v1/openapi.json\n  health:     %s/readyz\n",
 		url, *role, a.db.Dialect(), a.db.Source(), url, url, url)
+	if *debugAddr != "" {
+		at, err := serveDebug(ctx, *debugAddr, log)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "  profiler:   http://%s/debug/pprof/\n", at)
+	}
 	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("store", a.db.Dialect().String()), slog.String("role", *role))
 
 	var jobs []worker.Job
