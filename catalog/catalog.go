@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/market"
+	"github.com/shopd/shopd/readcache"
 )
 
 // Status is where a product is in its life.
@@ -224,11 +225,12 @@ type Service struct {
 	store   Store
 	markets Markets
 	clock   shopd.Clock
+	cache   *readcache.Cache // storefront reads (cache.go)
 }
 
 // NewService returns a Service on store.
 func NewService(store Store, markets Markets, clock shopd.Clock) *Service {
-	return &Service{store: store, markets: markets, clock: clock}
+	return &Service{store: store, markets: markets, clock: clock, cache: readcache.New(CacheTTL)}
 }
 
 // errUnknownMarket is the error for a market code that no market has, or (on
@@ -252,6 +254,7 @@ func errVariantNotFound() error {
 // ECONFLICT "handle-taken" or "sku-taken". A handle made from the title gets
 // a numeric suffix ("-2", "-3", …) until it is free.
 func (s *Service) CreateProduct(ctx context.Context, np NewProduct) (Product, error) {
+	defer s.cache.Forget()
 	now := s.now()
 	p, err := buildProduct(np, now)
 	if err != nil {
@@ -294,6 +297,7 @@ func (s *Service) Product(ctx context.Context, idOrHandle string) (Product, erro
 // UpdateProduct applies u to the product with the ID or handle. It returns
 // ENOTFOUND, EINVALID with field errors, or ECONFLICT "handle-taken".
 func (s *Service) UpdateProduct(ctx context.Context, idOrHandle string, u ProductUpdate) (Product, error) {
+	defer s.cache.Forget()
 	var v shopd.Validation
 	checkUpdate(&v, u)
 	if err := v.Err(); err != nil {
@@ -315,6 +319,7 @@ func (s *Service) UpdateProduct(ctx context.Context, idOrHandle string, u Produc
 // the storefront. Archiving an archived product changes nothing. It returns
 // ENOTFOUND.
 func (s *Service) ArchiveProduct(ctx context.Context, idOrHandle string) (Product, error) {
+	defer s.cache.Forget()
 	p, err := s.Product(ctx, idOrHandle)
 	if err != nil {
 		return Product{}, err
@@ -336,6 +341,7 @@ func (s *Service) ArchiveProduct(ctx context.Context, idOrHandle string) (Produc
 // ENOTFOUND, EINVALID (field errors, "too-many-variants", "unknown-market",
 // "currency-mismatch") or ECONFLICT "sku-taken".
 func (s *Service) AddVariant(ctx context.Context, productIDOrHandle string, nv NewVariant) (Variant, error) {
+	defer s.cache.Forget()
 	now := s.now()
 	var val shopd.Validation
 	nvar := buildVariant(&val, nv, "", now)
@@ -381,6 +387,7 @@ func (s *Service) AddVariant(ctx context.Context, productIDOrHandle string, nv N
 // UpdateVariant applies u to the variant with the ID. It returns ENOTFOUND,
 // EINVALID with field errors or ECONFLICT "sku-taken".
 func (s *Service) UpdateVariant(ctx context.Context, id string, u VariantUpdate) (Variant, error) {
+	defer s.cache.Forget()
 	var val shopd.Validation
 	if u.SKU != nil {
 		checkSKU(&val, "sku", *u.SKU)
@@ -435,6 +442,7 @@ func (s *Service) UpdateVariant(ctx context.Context, id string, u VariantUpdate)
 // returns ENOTFOUND for an unknown variant, EINVALID "unknown-market",
 // "currency-mismatch" or field errors.
 func (s *Service) SetPrice(ctx context.Context, variantID, marketCode string, pr Price) (Variant, error) {
+	defer s.cache.Forget()
 	var val shopd.Validation
 	checkPrice(&val, "", pr)
 	if err := val.Err(); err != nil {
@@ -467,6 +475,7 @@ func (s *Service) SetPrice(ctx context.Context, variantID, marketCode string, pr
 // longer sold there. It returns ENOTFOUND if the variant or the price does
 // not exist.
 func (s *Service) DeletePrice(ctx context.Context, variantID, marketCode string) error {
+	defer s.cache.Forget()
 	if !validID(variantID, "var") {
 		return errVariantNotFound()
 	}
@@ -543,7 +552,7 @@ func (s *Service) StorefrontProduct(ctx context.Context, marketCode, idOrHandle 
 	if err != nil {
 		return market.Market{}, Listing{}, err
 	}
-	p, err := s.Product(ctx, idOrHandle)
+	p, err := s.storefrontProduct(ctx, idOrHandle)
 	if err != nil {
 		return market.Market{}, Listing{}, err
 	}

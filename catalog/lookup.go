@@ -39,7 +39,8 @@ type VariantLookup interface {
 
 // VariantsInMarket returns the variants with the IDs, each with its product
 // and its price in the market, in any status (the caller decides what can be
-// bought: see Product.Available). IDs that are malformed or unknown are left
+// bought: see Product.Available), read through the cache (CacheTTL); the
+// caller must not change their maps and slices. IDs that are malformed or unknown are left
 // out; duplicates are read once. It returns EINVALID "too-many-variants" for
 // more than MaxVariantLookup distinct IDs.
 func (s *Service) VariantsInMarket(ctx context.Context, market string, ids []string) ([]MarketVariant, error) {
@@ -63,5 +64,5 @@ func (s *Service) VariantsInMarket(ctx context.Context, market string, ids []str
 	if !ok {
 		return nil, shopd.Errorf(shopd.EINTERNAL, "The catalog store cannot look variants up by ID.")
 	}
-	return lookup.VariantsInMarket(ctx, market, valid)
+	return s.variantsInMarket(ctx, lookup, market, valid)
 }

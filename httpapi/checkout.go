@@ -47,10 +47,10 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) error {
 			slog.String("request_id", requestInfoFrom(r.Context()).id), slog.String("order", res.Order.ID),
 			slog.String("payment", res.Order.PaymentID), slog.String("error", err.Error()))
 		w.Header().Set("Location", "/v1/orders/"+res.Order.ID)
-		return s.respondOrderStatus(w, r, http.StatusAccepted, res.Order)
+		return s.respondOrderWith(w, r, http.StatusAccepted, res.Order, nil)
 	case err != nil:
 		return err
 	}
 	w.Header().Set("Location", "/v1/orders/"+res.Order.ID)
-	return s.respondOrderStatus(w, r, http.StatusCreated, res.Order)
+	return s.respondOrderWith(w, r, http.StatusCreated, res.Order, nil) // just placed: nothing fulfilled yet
 }

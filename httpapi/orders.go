@@ -111,15 +111,24 @@ func (s *Server) respondOrder(w http.ResponseWriter, r *http.Request, o order.Or
 
 // respondOrderStatus writes one order with a status.
 func (s *Server) respondOrderStatus(w http.ResponseWriter, r *http.Request, status int, o order.Order) error {
+	var fs []orderops.Fulfillment
+	if s.OrderOps != nil && o.Status != order.StatusPendingPayment {
+		var err error
+		if fs, err = s.OrderOps.Fulfillments(r.Context(), o.ID); err != nil {
+			return err
+		}
+	}
+	return s.respondOrderWith(w, r, status, o, fs)
+}
+
+// respondOrderWith writes one order with a status and its fulfillments
+// (none for an order checkout just placed: they are not looked up).
+func (s *Server) respondOrderWith(w http.ResponseWriter, r *http.Request, status int, o order.Order, fs []orderops.Fulfillment) error {
 	out, err := s.orderOut(r.Context(), o)
 	if err != nil {
 		return err
 	}
-	if s.OrderOps != nil && o.Status != order.StatusPendingPayment {
-		if out[0].Fulfillments, err = s.OrderOps.Fulfillments(r.Context(), o.ID); err != nil {
-			return err
-		}
-	}
+	out[0].Fulfillments = fs
 	w.Header().Set("Cache-Control", "no-store")
 	return respond(w, status, out[0])
 }

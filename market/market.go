@@ -12,6 +12,7 @@ import (
 	_ "time/tzdata" // time zones validate the same in a scratch container
 
 	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/readcache"
 )
 
 // TaxMode says whether a market's prices include tax.
@@ -172,12 +173,12 @@ var (
 type Service struct {
 	store Store
 	clock shopd.Clock
-	cache cache
+	cache *readcache.Cache
 }
 
 // NewService returns a Service on store.
 func NewService(store Store, clock shopd.Clock) *Service {
-	return &Service{store: store, clock: clock}
+	return &Service{store: store, clock: clock, cache: readcache.New(CacheTTL)}
 }
 
 var codeRE = regexp.MustCompile(`^[a-z]{2,8}$`)
@@ -214,7 +215,7 @@ func (s *Service) EnabledMarkets(ctx context.Context) ([]Market, error) {
 // once, in one transaction. A shop that already has markets is never touched,
 // so merchants' edits survive restarts.
 func (s *Service) EnsureDefaults(ctx context.Context) error {
-	defer s.cache.forget()
+	defer s.cache.Forget()
 	now := s.clock.Now()
 	markets, taxes, shipping := Defaults(now)
 	_, err := s.store.CreateDefaults(ctx, markets, taxes, shipping)
@@ -235,7 +236,7 @@ type MarketUpdate struct {
 // UpdateMarket changes a market. It returns ENOTFOUND for an unknown market
 // and EINVALID for bad fields.
 func (s *Service) UpdateMarket(ctx context.Context, code string, u MarketUpdate) (Market, error) {
-	defer s.cache.forget()
+	defer s.cache.Forget()
 	var v shopd.Validation
 	if u.Name != nil {
 		*u.Name = strings.TrimSpace(*u.Name)
@@ -323,7 +324,7 @@ type NewTaxRate struct {
 // unknown market, EINVALID for bad fields and ECONFLICT "tax-rate-exists" if
 // the market already has a rate with the same region, category and name.
 func (s *Service) CreateTaxRate(ctx context.Context, code string, in NewTaxRate) (TaxRate, error) {
-	defer s.cache.forget()
+	defer s.cache.Forget()
 	if _, err := s.Market(ctx, code); err != nil {
 		return TaxRate{}, err
 	}
@@ -357,7 +358,7 @@ type TaxRateUpdate struct {
 // rate, EINVALID for bad fields and ECONFLICT "tax-rate-exists" if the change
 // makes it a duplicate.
 func (s *Service) UpdateTaxRate(ctx context.Context, id string, u TaxRateUpdate) (TaxRate, error) {
-	defer s.cache.forget()
+	defer s.cache.Forget()
 	var v shopd.Validation
 	if u.Region != nil {
 		*u.Region = normalizeRegion(&v, "region", *u.Region)
@@ -399,7 +400,7 @@ func (s *Service) UpdateTaxRate(ctx context.Context, id string, u TaxRateUpdate)
 
 // DeleteTaxRate removes a tax rate. It returns ENOTFOUND for an unknown rate.
 func (s *Service) DeleteTaxRate(ctx context.Context, id string) error {
-	defer s.cache.forget()
+	defer s.cache.Forget()
 	if !shopd.HasIDPrefix(id, TaxRatePrefix) {
 		return ErrTaxRateNotFound
 	}
@@ -455,7 +456,7 @@ type NewShippingRate struct {
 // another currency than the market's) and ECONFLICT "shipping-rate-exists"
 // for a duplicate name in the same region.
 func (s *Service) CreateShippingRate(ctx context.Context, code string, in NewShippingRate) (ShippingRate, error) {
-	defer s.cache.forget()
+	defer s.cache.Forget()
 	m, err := s.Market(ctx, code)
 	if err != nil {
 		return ShippingRate{}, err
@@ -494,7 +495,7 @@ type ShippingRateUpdate struct {
 // unknown rate, EINVALID for bad fields and ECONFLICT "shipping-rate-exists"
 // if the change makes it a duplicate.
 func (s *Service) UpdateShippingRate(ctx context.Context, id string, u ShippingRateUpdate) (ShippingRate, error) {
-	defer s.cache.forget()
+	defer s.cache.Forget()
 	var v shopd.Validation
 	if u.Name != nil {
 		*u.Name = strings.TrimSpace(*u.Name)
@@ -553,7 +554,7 @@ func (s *Service) UpdateShippingRate(ctx context.Context, id string, u ShippingR
 // DeleteShippingRate removes a shipping rate. It returns ENOTFOUND for an
 // unknown rate.
 func (s *Service) DeleteShippingRate(ctx context.Context, id string) error {
-	defer s.cache.forget()
+	defer s.cache.Forget()
 	if !shopd.HasIDPrefix(id, ShippingRatePrefix) {
 		return ErrShippingRateNotFound
 	}
