@@ -182,6 +182,15 @@ func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Mic
 type NewCart struct {
 	Market string
 	Region string
+	// Lines are put in the cart as it is made (a "buy now" button needs
+	// no second request); a variant named twice gets one line.
+	Lines []NewLine
+}
+
+// NewLine is a line of a new cart.
+type NewLine struct {
+	VariantID string
+	Quantity  int
 }
 
 var regionRE = regexp.MustCompile(`^[A-Z0-9]{1,10}$`)
@@ -200,14 +209,24 @@ func errUnknownMarket(code string) error {
 		Fields: []shopd.FieldError{{Field: "market", Message: "must be an enabled market"}}}
 }
 
-// Create makes an empty cart in an enabled market, owned by the caller if
-// the caller is a customer. It returns EINVALID "unknown-market" for an
-// unknown or disabled market and EINVALID "validation" for a bad region.
+// Create makes a cart in an enabled market, with the lines of in, owned by
+// the caller if the caller is a customer. It returns EINVALID
+// "unknown-market" for an unknown or disabled market, "validation" for a
+// bad region or line, and for a line the errors of AddLine
+// ("not-purchasable", "purchase-limit-exceeded", "too-many-lines").
 func (s *Service) Create(ctx context.Context, who Caller, in NewCart) (Quote, error) {
 	var v shopd.Validation
 	region := normalizeRegion(&v, in.Region)
 	code := strings.TrimSpace(in.Market)
 	v.Check(len(code) >= 2 && len(code) <= 8, "market", "must be a market code such as \"us\"")
+	if len(in.Lines) > MaxLines {
+		return Quote{}, ErrTooManyLines
+	}
+	for i, l := range in.Lines {
+		field := fmt.Sprintf("lines[%d].", i)
+		v.Check(l.VariantID != "" && len(l.VariantID) <= 100, field+"variant_id", "is required")
+		v.Check(l.Quantity >= 1 && l.Quantity <= MaxQuantity, field+"quantity", "must be from 1 to 1000")
+	}
 	if err := v.Err(); err != nil {
 		return Quote{}, err
 	}
@@ -220,6 +239,15 @@ func (s *Service) Create(ctx context.Context, who Caller, in NewCart) (Quote, er
 	now := s.now()
 	c := Cart{ID: shopd.NewID(CartPrefix), Market: m.Code, CustomerID: who.CustomerID, Region: region,
 		Lines: []Line{}, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(CartTTL)}
+	for _, l := range in.Lines {
+		mv, err := s.purchasable(ctx, c, l.VariantID)
+		if err != nil {
+			return Quote{}, err
+		}
+		if err := c.add(mv, l.Quantity, now); err != nil {
+			return Quote{}, err
+		}
+	}
 	if err := s.store.CreateCart(ctx, c); err != nil {
 		return Quote{}, err
 	}
@@ -346,26 +374,30 @@ func (s *Service) AddLine(ctx context.Context, id string, who Caller, variantID 
 	if err != nil {
 		return Quote{}, err
 	}
-	return s.change(ctx, id, who, func(c *Cart, now time.Time) error {
-		for i := range c.Lines {
-			if l := &c.Lines[i]; l.VariantID == variantID {
-				if err := checkLimit(mv.Product, l.Quantity+quantity); err != nil {
-					return err
-				}
-				l.Quantity += quantity
-				l.UpdatedAt = now
-				return nil
+	return s.change(ctx, id, who, func(c *Cart, now time.Time) error { return c.add(mv, quantity, now) })
+}
+
+// add puts quantity units of a purchasable variant in the cart: a new
+// line, or more units on the variant's line.
+func (c *Cart) add(mv catalog.MarketVariant, quantity int, now time.Time) error {
+	for i := range c.Lines {
+		if l := &c.Lines[i]; l.VariantID == mv.Variant.ID {
+			if err := checkLimit(mv.Product, l.Quantity+quantity); err != nil {
+				return err
 			}
+			l.Quantity += quantity
+			l.UpdatedAt = now
+			return nil
 		}
-		if len(c.Lines) >= MaxLines {
-			return ErrTooManyLines
-		}
-		if err := checkLimit(mv.Product, quantity); err != nil {
-			return err
-		}
-		c.Lines = append(c.Lines, Line{ID: shopd.NewID(LinePrefix), VariantID: variantID, Quantity: quantity, CreatedAt: now, UpdatedAt: now})
-		return nil
-	})
+	}
+	if len(c.Lines) >= MaxLines {
+		return ErrTooManyLines
+	}
+	if err := checkLimit(mv.Product, quantity); err != nil {
+		return err
+	}
+	c.Lines = append(c.Lines, Line{ID: shopd.NewID(LinePrefix), VariantID: mv.Variant.ID, Quantity: quantity, CreatedAt: now, UpdatedAt: now})
+	return nil
 }
 
 // UpdateLine sets a line's quantity. It returns ENOTFOUND "cart-not-found"

@@ -176,11 +176,13 @@ func respondCart(w http.ResponseWriter, status int, q cart.Quote) error {
 
 // createCartRequest is the body of POST /v1/carts.
 type createCartRequest struct {
-	Market string `json:"market"`
-	Region string `json:"region"`
+	Market string               `json:"market"`
+	Region string               `json:"region"`
+	Lines  []addCartLineRequest `json:"lines"`
 }
 
-// createCart makes an empty cart, owned by the customer if one is logged in.
+// createCart makes a cart, empty or with lines, owned by the customer if
+// one is logged in.
 func (s *Server) createCart(w http.ResponseWriter, r *http.Request) error {
 	var req createCartRequest
 	if err := decode(r, &req); err != nil {
@@ -189,7 +191,14 @@ func (s *Server) createCart(w http.ResponseWriter, r *http.Request) error {
 	if req.Market == "" {
 		req.Market = s.DefaultMarket
 	}
-	q, err := s.Carts.Create(r.Context(), cartCaller(r), cart.NewCart{Market: req.Market, Region: req.Region})
+	in := cart.NewCart{Market: req.Market, Region: req.Region, Lines: make([]cart.NewLine, len(req.Lines))}
+	for i, l := range req.Lines {
+		in.Lines[i] = cart.NewLine{VariantID: l.VariantID, Quantity: 1}
+		if l.Quantity != nil {
+			in.Lines[i].Quantity = *l.Quantity
+		}
+	}
+	q, err := s.Carts.Create(r.Context(), cartCaller(r), in)
 	if err != nil {
 		return err
 	}

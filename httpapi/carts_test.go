@@ -224,6 +224,55 @@ func TestCartPricing(t *testing.T) {
 	})
 }
 
+// TestCartCreateWithLines: a cart made with its lines in one request ("buy
+// now"), checked as adding them one by one is; a cart that fails a check is
+// not made at all.
+func TestCartCreateWithLines(t *testing.T) {
+	storetest.EachEngine(t, func(t *testing.T, db *sqlstore.DB) {
+		e, _ := cartEnv(t, db)
+		v := cartProducts(t, e)
+		carts := func() (n int) {
+			t.Helper()
+			if err := db.InTx(context.Background(), func(tx *sqlstore.Tx) error {
+				return tx.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM carts`).Scan(&n)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+
+		c := e.newCart(t, map[string]any{"market": "us", "region": "NY", "lines": []map[string]any{
+			{"variant_id": v["glow"], "quantity": 2}, {"variant_id": v["limited"]}, {"variant_id": v["glow"]}}})
+		if len(c.Lines) != 2 || c.Lines[0].VariantID != v["glow"] || c.Lines[0].Quantity != 3 || c.Lines[1].VariantID != v["limited"] ||
+			c.Lines[1].Quantity != 1 || !strings.HasPrefix(c.Lines[0].ID, "cln_") || c.Subtotal.Amount != 3*1999+1000 || !c.Checkout.Ready {
+			t.Fatalf("cart with lines %+v", c)
+		}
+		if got := e.cartDo(t, 200, "GET", "/v1/carts/"+c.ID, nil); len(got.Lines) != 2 || got.Lines[0].ID != c.Lines[0].ID || got.Total != c.Total {
+			t.Fatalf("read back %+v", got)
+		}
+		made := carts()
+
+		tooMany := make([]map[string]any, cart.MaxLines+1)
+		for i := range tooMany {
+			tooMany[i] = map[string]any{"variant_id": v["glow"]}
+		}
+		for typ, lines := range map[string][]map[string]any{
+			"not-purchasable":         {{"variant_id": v["glow"]}, {"variant_id": v["drop"]}},
+			"purchase-limit-exceeded": {{"variant_id": v["limited"], "quantity": 2}, {"variant_id": v["limited"]}},
+			"validation":              {{"variant_id": v["glow"], "quantity": 0}},
+			"too-many-lines":          tooMany,
+		} {
+			e.do("POST", "/v1/carts", map[string]any{"market": "us", "lines": lines}).wantProblem(t, 400, typ)
+		}
+		if p := e.do("POST", "/v1/carts", map[string]any{"lines": []map[string]any{{"quantity": 1}}}).wantProblem(t, 400, "validation"); !strings.Contains(string(p.Body), "lines[0].variant_id") {
+			t.Fatalf("field not named: %s", p.Body)
+		}
+		if n := carts(); n != made {
+			t.Fatalf("%d carts after the failed requests, want %d", n, made)
+		}
+	})
+}
+
 // TestCartInclusiveMarket: in Brazil shelf prices hold 18% ICMS.
 func TestCartInclusiveMarket(t *testing.T) {
 	storetest.EachEngine(t, func(t *testing.T, db *sqlstore.DB) {

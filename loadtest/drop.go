@@ -46,11 +46,11 @@ type shopper struct {
 const checkoutAttempts = 3
 
 // dropSteps are a drop shopper's steps, in the order it takes them.
-var dropSteps = []string{"product", "cart", "line", "checkout", "queue"}
+var dropSteps = []string{"product", "cart", "checkout", "queue"}
 
 // dropLoad is the drop's shoppers: cfg.Shoppers arrive evenly over
-// cfg.Ramp from start, each reading the product, creating a cart, adding
-// one unit and (unless it abandons) checking out as a guest with
+// cfg.Ramp from start, each reading the product, creating a cart with one
+// unit in it and (unless it abandons) checking out as a guest with
 // tok_visa. At most cfg.Connections shoppers are served at once; a
 // shopper who arrives when all are busy waits, and the wait counts in its
 // first request's latency. A shopper given a queue ticket (202 with
@@ -253,26 +253,17 @@ func (v *visit) shop(i int, due time.Time, leaves bool) shopper {
 	}
 
 	sent := time.Now()
-	// The cart is made for the shipping region, as a storefront that asks
-	// for it up front does: checkout then only reads it.
-	a = cl.do(ctx, "POST", "/v1/carts", map[string]string{"market": Market, "region": shipTo["region"]}, false)
+	// "Add to cart" makes the cart with its line, for the shipping region,
+	// as a storefront that asks for it up front does: checkout then only
+	// reads it.
+	a = cl.do(ctx, "POST", "/v1/carts", map[string]any{"market": Market, "region": shipTo["region"],
+		"lines": []map[string]any{{"variant_id": fx.variantID, "quantity": 1}}}, false)
 	if ctx.Err() != nil {
 		return shopper{}
 	}
 	var cart struct{ ID string }
 	ok = a.err == nil && a.status == http.StatusCreated && json.Unmarshal(a.body, &cart) == nil && cart.ID != ""
 	rec.record("cart", a, time.Since(sent), ok)
-	if !ok {
-		return shopper{outcome: failed, queuedAt: -1}
-	}
-
-	sent = time.Now()
-	a = cl.do(ctx, "POST", "/v1/carts/"+url.PathEscape(cart.ID)+"/lines", map[string]any{"variant_id": fx.variantID, "quantity": 1}, false)
-	if ctx.Err() != nil {
-		return shopper{}
-	}
-	ok = a.err == nil && a.status == http.StatusOK
-	rec.record("line", a, time.Since(sent), ok)
 	if !ok {
 		return shopper{outcome: failed, queuedAt: -1}
 	}
