@@ -46,46 +46,61 @@ func insertCartLine(ctx context.Context, tx *Tx, cartID string, l cart.Line, pos
 	return conflictOr(err, "cart-line-exists", "The cart already has a line for this variant.")
 }
 
-// loadCart reads a cart and its lines; lock is "" or a row-lock clause.
-func loadCart(ctx context.Context, r Reader, id, lock string) (cart.Cart, error) {
-	var c cart.Cart
-	var customer sql.NullString
-	var created, updated, expires int64
-	err := r.QueryRowContext(ctx, `SELECT `+cartColumns+` FROM carts WHERE id = $1`+lock, id).Scan(
-		&c.ID, &c.Market, &customer, &c.Region, &c.DiscountCode, &created, &updated, &expires)
+// loadCart reads a cart and its lines in one statement: one snapshot, one
+// round trip.
+func loadCart(ctx context.Context, r Reader, id string) (cart.Cart, error) {
+	rows, err := r.QueryContext(ctx, `SELECT c.id, c.market, c.customer_id, c.region, c.discount_code, c.created_at, c.updated_at,
+		c.expires_at, l.id, l.variant_id, l.quantity, l.created_at, l.updated_at
+		FROM carts c LEFT JOIN cart_lines l ON l.cart_id = c.id WHERE c.id = $1 ORDER BY l.position, l.id`, id)
+	if err != nil {
+		return cart.Cart{}, err
+	}
+	defer rows.Close()
+	c := cart.Cart{Lines: []cart.Line{}}
+	found := false
+	for rows.Next() {
+		var customer, lineID, variantID sql.NullString
+		var created, updated, expires int64
+		var quantity, lineCreated, lineUpdated sql.NullInt64
+		if err := rows.Scan(&c.ID, &c.Market, &customer, &c.Region, &c.DiscountCode, &created, &updated, &expires,
+			&lineID, &variantID, &quantity, &lineCreated, &lineUpdated); err != nil {
+			return cart.Cart{}, err
+		}
+		found = true
+		c.CustomerID = customer.String
+		c.CreatedAt, c.UpdatedAt, c.ExpiresAt = fromMicros(created), fromMicros(updated), fromMicros(expires)
+		if lineID.Valid {
+			c.Lines = append(c.Lines, cart.Line{ID: lineID.String, VariantID: variantID.String, Quantity: int(quantity.Int64),
+				CreatedAt: fromMicros(lineCreated.Int64), UpdatedAt: fromMicros(lineUpdated.Int64)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return cart.Cart{}, err
+	}
+	if !found {
+		return cart.Cart{}, cart.ErrCartNotFound
+	}
+	return c, nil
+}
+
+// Cart implements cart.Store. It returns ENOTFOUND "cart-not-found".
+func (s *CartStore) Cart(ctx context.Context, id string) (cart.Cart, error) {
+	return loadCart(ctx, s.db.reader(), id)
+}
+
+// lockCart locks a cart's row, which guards its lines, then reads it. The
+// lock comes first, in a statement of its own: PostgreSQL re-reads a row it
+// waited for, but not the rows joined to it, which would be a snapshot
+// older than the change that held the lock.
+func lockCart(ctx context.Context, tx *Tx, id string) (cart.Cart, error) {
+	var locked string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM carts WHERE id = $1`+tx.Dialect().ForUpdate(), id).Scan(&locked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return cart.Cart{}, cart.ErrCartNotFound
 	} else if err != nil {
 		return cart.Cart{}, err
 	}
-	c.CustomerID = customer.String
-	c.CreatedAt, c.UpdatedAt, c.ExpiresAt = fromMicros(created), fromMicros(updated), fromMicros(expires)
-	rows, err := r.QueryContext(ctx, `SELECT id, variant_id, quantity, created_at, updated_at FROM cart_lines
-		WHERE cart_id = $1 ORDER BY position, id`, id)
-	if err != nil {
-		return cart.Cart{}, err
-	}
-	defer rows.Close()
-	c.Lines = []cart.Line{}
-	for rows.Next() {
-		var l cart.Line
-		if err := rows.Scan(&l.ID, &l.VariantID, &l.Quantity, &created, &updated); err != nil {
-			return cart.Cart{}, err
-		}
-		l.CreatedAt, l.UpdatedAt = fromMicros(created), fromMicros(updated)
-		c.Lines = append(c.Lines, l)
-	}
-	return c, rows.Err()
-}
-
-// Cart implements cart.Store. It returns ENOTFOUND "cart-not-found".
-func (s *CartStore) Cart(ctx context.Context, id string) (cart.Cart, error) {
-	var c cart.Cart
-	err := s.db.catalogSnapshot(ctx, func(r Reader) (err error) {
-		c, err = loadCart(ctx, r, id, "")
-		return err
-	})
-	return c, err
+	return loadCart(ctx, tx, id)
 }
 
 // UpdateCart implements cart.Store. The cart's row lock serializes changes
@@ -95,7 +110,7 @@ func (s *CartStore) Cart(ctx context.Context, id string) (cart.Cart, error) {
 func (s *CartStore) UpdateCart(ctx context.Context, id string, fn func(c *cart.Cart) error) (cart.Cart, error) {
 	var out cart.Cart
 	err := s.db.InTx(ctx, func(tx *Tx) error {
-		c, err := loadCart(ctx, tx, id, tx.Dialect().ForUpdate())
+		c, err := lockCart(ctx, tx, id)
 		if err != nil {
 			return err
 		}

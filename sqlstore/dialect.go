@@ -37,6 +37,15 @@ func (d Dialect) ForUpdate() string {
 	return ""
 }
 
+// ForUpdateOf is ForUpdate for a SELECT that joins tables: it locks the
+// rows of the table (alias) only.
+func (d Dialect) ForUpdateOf(table string) string {
+	if d == Postgres {
+		return " FOR UPDATE OF " + table
+	}
+	return ""
+}
+
 // SkipLocked is the row-lock clause that lets concurrent workers share a
 // queue. SQLite has one writer, so it needs none.
 func (d Dialect) SkipLocked() string {

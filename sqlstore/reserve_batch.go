@@ -91,10 +91,7 @@ func (l *invLocked) available() int64 { return max(0, l.row.available()-l.taken)
 // invLockSKUs locks every stock row of the SKUs (sorted), in routing order.
 func invLockSKUs(ctx context.Context, tx *Tx, skus []string) (map[invKey]*invLocked, error) {
 	out := make(map[invKey]*invLocked, len(skus))
-	lock := ""
-	if tx.Dialect() == Postgres {
-		lock = " FOR UPDATE OF s"
-	}
+	lock := tx.Dialect().ForUpdateOf("s")
 	for in, args := range inLists(skus, 1) {
 		rows, err := tx.QueryContext(ctx, `SELECT s.sku, w.id, w.code, w.priority, s.on_hand, s.reserved, s.low_stock_threshold
 			FROM stock s JOIN warehouses w ON w.id = s.warehouse_id
