@@ -43,8 +43,8 @@ type Store interface {
 	Claim(ctx context.Context, rec Record, staleBefore time.Time) (existing Record, claimed bool, err error)
 	// Lookup reads a key's record without claiming it.
 	Lookup(ctx context.Context, scope, key string) (rec Record, found bool, err error)
-	// Complete stores the response of a claimed key.
-	Complete(ctx context.Context, scope, key string, status int, contentType, location string, body []byte) error
+	// CompleteAll stores the responses of claimed keys, in one transaction.
+	CompleteAll(ctx context.Context, cs []Completion) error
 	// Release deletes a claimed key whose request failed in a way the client
 	// may retry (a server error), so a retry runs afresh.
 	Release(ctx context.Context, scope, key string) error
@@ -61,6 +61,8 @@ var (
 type Service struct {
 	Store Store
 	Clock shopd.Clock
+
+	completions completions // Completes written together (group.go)
 }
 
 // Begin claims key for a request. It returns (nil, nil) when the caller now
@@ -173,7 +175,8 @@ func PendingFrom(ctx context.Context) *Pending {
 
 // Complete stores the response for replay.
 func (s *Service) Complete(ctx context.Context, scope, key string, status int, contentType, location string, body []byte) error {
-	return s.Store.Complete(ctx, scope, key, status, contentType, location, body)
+	c := Completion{Scope: scope, Key: key, Status: status, ContentType: contentType, Location: location, Body: body}
+	return s.completions.complete(ctx, c, s.Store.CompleteAll)
 }
 
 // Release forgets a claimed key so that a retry runs afresh.

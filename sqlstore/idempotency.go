@@ -80,12 +80,22 @@ func idemRead(ctx context.Context, r Reader, scope, key, suffix string) (idempot
 	return rec, err
 }
 
-// Complete implements idempotency.Store.
-func (s *IdempotencyStore) Complete(ctx context.Context, scope, key string, status int, contentType, location string, body []byte) error {
+// CompleteAll implements idempotency.Store: one UPDATE per chunk of keys.
+func (s *IdempotencyStore) CompleteAll(ctx context.Context, cs []idempotency.Completion) error {
 	return s.db.InTx(ctx, func(tx *Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = $3, content_type = $4, location = $5, body = $6
-			WHERE scope = $1 AND key = $2`, scope, key, status, contentType, location, body)
-		return err
+		values := make([][]any, len(cs))
+		for i, c := range cs {
+			values[i] = []any{c.Scope, c.Key, c.Status, c.ContentType, c.Location, c.Body}
+		}
+		for chunk := range chunks(tx, values, 6, 250) {
+			with, args := tx.valuesCTE("v", []column{{"scope", "TEXT"}, {"key", "TEXT"}, {"status", "INTEGER"},
+				{"content_type", "TEXT"}, {"location", "TEXT"}, {"body", "BYTEA"}}, chunk)
+			if _, err := tx.ExecContext(ctx, with+` UPDATE idempotency_keys SET status = v.status, content_type = v.content_type,
+				location = v.location, body = v.body FROM v WHERE idempotency_keys.scope = v.scope AND idempotency_keys.key = v.key`, args...); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

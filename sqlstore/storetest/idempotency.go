@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -84,5 +85,38 @@ func testIdempotency(t *testing.T, db *sqlstore.DB) {
 
 	if _, err := svc.Begin(ctx, "cus_a", "", "h"); err != idempotency.ErrKeyInvalid {
 		t.Fatalf("empty key: %v", err)
+	}
+}
+
+// testIdempotencyCompleteConcurrently: 300 requests complete their keys at
+// once; Completes that wait together are written together, and each key
+// keeps exactly its own response.
+func testIdempotencyCompleteConcurrently(t *testing.T, db *sqlstore.DB) {
+	clock := shopd.NewTestClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	svc := &idempotency.Service{Store: db.Idempotency(), Clock: clock}
+	const n = 300
+	key := func(i int) string { return "group-" + strconv.Itoa(i) }
+	for i := range n {
+		if rec, err := svc.Begin(ctx, "guest", key(i), "h"); err != nil || rec != nil {
+			t.Fatalf("claim %d: %+v %v", i, rec, err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := []byte(`{"n":` + strconv.Itoa(i) + `}`)
+			if err := svc.Complete(ctx, "guest", key(i), 200+i%3, "application/json", "/v1/x/"+strconv.Itoa(i), body); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		rec, err := svc.Begin(ctx, "guest", key(i), "h")
+		if err != nil || rec == nil || rec.Status != 200+i%3 || string(rec.Body) != `{"n":`+strconv.Itoa(i)+`}` || rec.Location != "/v1/x/"+strconv.Itoa(i) {
+			t.Fatalf("key %d replays %+v, %v", i, rec, err)
+		}
 	}
 }

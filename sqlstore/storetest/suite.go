@@ -17,6 +17,7 @@ var suites = []struct {
 	fn   func(t *testing.T, db *sqlstore.DB)
 }{
 	{"Idempotency", testIdempotency},
+	{"IdempotencyCompleteConcurrently", testIdempotencyCompleteConcurrently},
 	{"Markets", testMarkets},
 	{"Catalog", testCatalog},
 	{"Accounts", testAccounts},
