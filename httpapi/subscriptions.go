@@ -638,18 +638,36 @@ var (
 		"A billing run ahead of the server clock charges subscribers early; it needs the test gateway (--payment-gateway test).")
 )
 
-// runBilling serves POST /v1/admin/billing/runs {now}: the renewals and
-// dunning retries due as of now (default: the server clock), as `shopd bill
-// --now` runs them. A time ahead of the server clock is the test clock: it
-// needs the test gateway.
+// Time budgets of a billing run through the API: it answers well within the
+// server's 60 s write timeout, saying if more is due (the caller runs again).
+const (
+	defaultBillingRunSeconds = 20
+	maxBillingRunSeconds     = 50
+)
+
+// runBilling serves POST /v1/admin/billing/runs {now, max_seconds}: the
+// renewals and dunning retries due as of now (default: the server clock),
+// as `shopd bill --now` runs them, for at most max_seconds (then `more` is
+// true). A time ahead of the server clock is the test clock: it needs the
+// test gateway.
 func (s *Server) runBilling(w http.ResponseWriter, r *http.Request) error {
 	if s.Biller == nil {
 		return errNoBilling
 	}
 	var in struct {
-		Now time.Time `json:"now"`
+		Now        time.Time `json:"now"`
+		MaxSeconds *int      `json:"max_seconds"`
 	}
 	if err := decodeOptional(r, &in); err != nil {
+		return err
+	}
+	budget := defaultBillingRunSeconds
+	if in.MaxSeconds != nil {
+		budget = *in.MaxSeconds
+	}
+	var v shopd.Validation
+	v.Check(budget >= 1 && budget <= maxBillingRunSeconds, "max_seconds", "must be from 1 to 50")
+	if err := v.Err(); err != nil {
 		return err
 	}
 	clock := s.Clock.Now().UTC()
@@ -660,7 +678,7 @@ func (s *Server) runBilling(w http.ResponseWriter, r *http.Request) error {
 	if now.After(clock) && !s.testPaymentsOnly() {
 		return errTestClockLive
 	}
-	res, err := s.Biller.RunAt(r.Context(), now)
+	res, err := s.Biller.RunAtFor(r.Context(), now, time.Duration(budget)*time.Second)
 	if err != nil {
 		return err
 	}

@@ -575,11 +575,14 @@ func TestInvoicesAPI(t *testing.T) {
 		// The runs endpoint is the admin's; support may only look.
 		e.do("POST", "/v1/admin/billing/runs", nil, as(e.keys[staff.RoleSupport])).wantProblem(t, 403, "insufficient-role")
 		e.do("POST", "/v1/admin/billing/runs", map[string]any{"now": "tomorrow"}, as(e.keys[staff.RoleAdmin])).want(t, 400)
+		for _, secs := range []int{0, 51} {
+			e.do("POST", "/v1/admin/billing/runs", map[string]any{"max_seconds": secs}, as(e.keys[staff.RoleAdmin])).wantProblem(t, 400, "validation")
+		}
 
 		// A run on the server clock bills both first periods.
 		var run runOut
 		e.do("POST", "/v1/admin/billing/runs", nil, as(e.keys[staff.RoleAdmin])).want(t, 200).JSON(t, &run)
-		if !run.Now.Equal(testStart) || run.Invoiced != 2 || run.Charged != 2 || run.Declined != 0 {
+		if !run.Now.Equal(testStart) || run.Invoiced != 2 || run.Charged != 2 || run.Declined != 0 || run.More {
 			t.Fatalf("first run %+v", run)
 		}
 		var page invoicePage

@@ -162,26 +162,46 @@ feed:
 	return context.Cause(ctx)
 }
 
-// bill runs the billing as of rf.billAt, recording the request as the step
-// billingStep, and returns shopd's account of the run and how long the
-// request took.
+// bill runs the billing as of rf.billAt, calling again while shopd says
+// more is due (each call answers within a time budget), recording each
+// request as the step billingStep, and returns shopd's account of the run,
+// summed over the calls, and how long they took.
 func (rf *renewalFixture) bill(ctx context.Context, cl *client, rec *recorder) (BillingRun, time.Duration, error) {
+	start := time.Now()
+	sums := map[string]int64{} // the counts of every call, by name
+	calls := 0
+	for {
+		var call map[string]any
+		sent := time.Now()
+		a := cl.do(ctx, "POST", "/v1/admin/billing/runs", map[string]any{"now": rf.billAt}, true)
+		ok := a.err == nil && a.status == http.StatusOK && json.Unmarshal(a.body, &call) == nil
+		if ctx.Err() != nil {
+			return BillingRun{}, time.Since(start), ctx.Err()
+		}
+		rec.record(billingStep, a, time.Since(sent), ok)
+		switch {
+		case a.err != nil:
+			return BillingRun{}, time.Since(start), fmt.Errorf("billing run: %w", a.err)
+		case !ok:
+			return BillingRun{}, time.Since(start), fmt.Errorf("billing run: POST /v1/admin/billing/runs: %d %s", a.status, a.body)
+		}
+		calls++
+		for k, v := range call {
+			if n, isNum := v.(float64); isNum {
+				sums[k] += int64(n)
+			}
+		}
+		if more, _ := call["more"].(bool); !more {
+			break
+		}
+	}
 	var run BillingRun
-	sent := time.Now()
-	a := cl.do(ctx, "POST", "/v1/admin/billing/runs", map[string]any{"now": rf.billAt}, true)
-	took := time.Since(sent)
-	ok := a.err == nil && a.status == http.StatusOK && json.Unmarshal(a.body, &run) == nil
-	if ctx.Err() != nil {
-		return run, took, ctx.Err()
+	b, err := json.Marshal(sums)
+	if err == nil {
+		err = json.Unmarshal(b, &run)
 	}
-	rec.record(billingStep, a, took, ok)
-	switch {
-	case a.err != nil:
-		return run, took, fmt.Errorf("billing run: %w", a.err)
-	case !ok:
-		return run, took, fmt.Errorf("billing run: POST /v1/admin/billing/runs: %d %s", a.status, a.body)
-	}
-	return run, took, nil
+	run.Calls = calls
+	return run, time.Since(start), err
 }
 
 // renewals returns the Renewals of a billing run that returned run in took.

@@ -281,6 +281,7 @@ type BillingRun struct {
 	Skipped  int64 `json:"skipped"`
 	Canceled int64 `json:"canceled"`
 	GaveUp   int64 `json:"gave_up"`
+	Calls    int   `json:"calls"` // requests the run took: shopd answers within a time budget, saying if more is due
 }
 
 // Renewals is what the billing run of the renewals (or mixed) scenario did,

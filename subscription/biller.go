@@ -127,6 +127,9 @@ type RunResult struct {
 	Skipped  int `json:"skipped"`  // periods skipped
 	Canceled int `json:"canceled"` // subscriptions canceled (at period end, or by the dunning policy)
 	GaveUp   int `json:"gave_up"`  // invoices voided by the dunning policy
+	// More is set when a run with a time budget (RunAtFor) stopped before
+	// it found nothing due: run again to go on.
+	More bool `json:"more"`
 }
 
 // Run bills everything due at the clock's now — renewals and dunning
@@ -152,8 +155,15 @@ func (b *Biller) Run(ctx context.Context) (RunResult, error) {
 		outcomes.Broadcast()
 		mu.Unlock()
 	})
+	stopAt, _ := ctx.Value(runStopKey{}).(time.Time)
 	err := func() error {
-		for ctx.Err() == nil {
+		for first := true; ctx.Err() == nil; first = false {
+			if !first && !stopAt.IsZero() && !time.Now().Before(stopAt) {
+				mu.Lock()
+				res.More = true
+				mu.Unlock()
+				return nil // the charges in flight are still waited for
+			}
 			var batch RunResult
 			var ids []string
 			mu.Lock()

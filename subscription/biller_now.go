@@ -28,6 +28,18 @@ func (b *Biller) RunAt(ctx context.Context, now time.Time) (RunResult, error) {
 	return b.Run(context.WithValue(ctx, runNowKey{}, now.UTC()))
 }
 
+// runStopKey carries RunAtFor's stop time.
+type runStopKey struct{}
+
+// RunAtFor is RunAt within a time budget: it starts no new batch once
+// budget has passed since it began (it always runs one, so every call
+// makes progress) and waits for the charges it started; the result says
+// More if it stopped early. The staff endpoint uses it to answer well
+// within its HTTP timeouts, however much is due.
+func (b *Biller) RunAtFor(ctx context.Context, now time.Time, budget time.Duration) (RunResult, error) {
+	return b.RunAt(context.WithValue(ctx, runStopKey{}, time.Now().Add(budget)), now)
+}
+
 // RetryInvoice retries an open invoice at once, after its subscription's
 // payment method changed: in one transaction it locks the invoice, plans
 // the retry (Invoice.RetryNow, which also ends a hard decline's wait for a

@@ -169,6 +169,30 @@ func testBilling(t *testing.T, db *sqlstore.DB) {
 	}
 }
 
+// testBillingRunBudget: a run with a time budget that has passed runs one
+// batch, waits for its charges and says there is more; calls until it
+// says there is not bill every due subscription exactly once.
+func testBillingRunBudget(t *testing.T, db *sqlstore.DB) {
+	f := newBillFix(t, db, subscription.DefaultBillingRules())
+	f.biller.BatchSize = 2
+	for i := range 7 {
+		f.subscribe(t, fmt.Sprintf("cus_budget_%d", i), "tok_visa")
+	}
+	want := []subscription.RunResult{
+		{Invoiced: 2, Charged: 2, More: true}, {Invoiced: 2, Charged: 2, More: true}, {Invoiced: 2, Charged: 2, More: true},
+		{Invoiced: 1, Charged: 1, More: true}, {},
+	}
+	for i, w := range want {
+		got, err := f.biller.RunAtFor(ctx, f.clock.Now(), time.Nanosecond)
+		if err != nil || got != w {
+			t.Fatalf("call %d: %+v, %v; want %+v", i+1, got, err, w)
+		}
+	}
+	if n := f.captured(t); n != 7 {
+		t.Errorf("%d charges captured, want 7", n)
+	}
+}
+
 // testBillingConcurrentRuns: eight billing runs at once over 60 due
 // subscriptions invoice and charge each period exactly once.
 func testBillingConcurrentRuns(t *testing.T, db *sqlstore.DB) {

@@ -31,6 +31,7 @@ var suites = []struct {
 	{"Subscriptions", testSubscriptions},
 	{"Billing", testBilling},
 	{"BillingConcurrentRuns", testBillingConcurrentRuns},
+	{"BillingRunBudget", testBillingRunBudget},
 	{"BillingPeriodOrders", testBillingPeriodOrders},
 	{"BillingYear", testBillingYear},
 	{"BillingDecade", testBillingDecade},
