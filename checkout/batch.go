@@ -68,9 +68,23 @@ func PlaceOrders(ctx context.Context, tx Tx, pls []Placement) (errs []error, err
 			reqs, placing = append(reqs, pl.Reserve), append(placing, i)
 		}
 	}
-	stockErrs, err := tx.ReserveStocks(ctx, reqs)
+	// From the stock on, nothing written is read back: the writes go to the
+	// database together (Tx.Pipeline).
+	err = tx.Pipeline(ctx, func() error {
+		return placeReserved(ctx, tx, pls, errs, reqs, placing)
+	})
 	if err != nil {
 		return nil, err
+	}
+	return errs, nil
+}
+
+// placeReserved reserves the stock of the placements still standing and
+// writes the orders, payments and events of those that got it.
+func placeReserved(ctx context.Context, tx Tx, pls []Placement, errs []error, reqs []inventory.ReserveRequest, placing []int) error {
+	stockErrs, err := tx.ReserveStocks(ctx, reqs)
+	if err != nil {
+		return err
 	}
 	shopd.CrashPoint("checkout.reserving") // stock reserved, nothing committed
 	var orders []order.Order
@@ -84,7 +98,7 @@ func PlaceOrders(ctx context.Context, tx Tx, pls []Placement) (errs []error, err
 			}
 			if pl.holds() {
 				if err := untakeHolds(ctx, tx, pl); err != nil {
-					return nil, err
+					return err
 				}
 			}
 			continue
@@ -92,19 +106,19 @@ func PlaceOrders(ctx context.Context, tx Tx, pls []Placement) (errs []error, err
 		orders, payments = append(orders, pl.Order), append(payments, pl.Payment)
 	}
 	if err := tx.ReleaseKeys(ctx, unclaim); err != nil {
-		return nil, err
+		return err
 	}
 	if err := tx.InsertOrders(ctx, orders); err != nil {
-		return nil, err
+		return err
 	}
 	if err := tx.InsertPayments(ctx, payments); err != nil {
-		return nil, err
+		return err
 	}
 	events, err := order.Events(orders, "order.created")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return errs, tx.AppendEvents(ctx, events)
+	return tx.AppendEvents(ctx, events)
 }
 
 // A Placer coalesces concurrent placements into batches: a caller hands its

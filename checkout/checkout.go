@@ -62,6 +62,9 @@ type Tx interface {
 	AppendEvents(ctx context.Context, es []event.Event) error
 	ReserveStocks(ctx context.Context, reqs []inventory.ReserveRequest) (errs []error, err error)
 	Savepoint(ctx context.Context, fn func() error) error
+	// Pipeline runs fn with its writes sent to the database together; any
+	// failure among them is Pipeline's (see sqlstore.Tx.Pipeline).
+	Pipeline(ctx context.Context, fn func() error) error
 }
 
 // Store runs checkout's transactions.

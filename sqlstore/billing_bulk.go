@@ -187,7 +187,7 @@ func (tx *Tx) insertRows(ctx context.Context, prefix string, rows [][]any, suffi
 	end := strings.Join(suffix, " ")
 	for chunk := range chunks(tx, rows, len(rows[0]), len(prefix)+len(end)) {
 		values, args := tx.rowValues(chunk, nil)
-		if _, err := tx.ExecContext(ctx, prefix+values+end, args...); err != nil {
+		if err := tx.exec(ctx, nil, prefix+values+end, args...); err != nil {
 			return err
 		}
 	}
@@ -341,22 +341,35 @@ func (tx *Tx) SaveBilling(ctx context.Context, changes []subscription.BillingCha
 			s.CancelAtPeriodEnd, nullMicros(s.CanceledAt), nullMicros(s.PausedUntil), skip, nullString(s.PendingPlanID),
 			s.PendingPlanPrice.Amount, s.Adjustment.Amount, micros(s.UpdatedAt)})
 	}
-	if err := tx.insertRows(ctx, `INSERT INTO invoices (`+invoiceColumns+`) VALUES `, inserts); err != nil {
-		return conflictOr(err, "invoice-exists", "This subscription's period already has an invoice.")
-	}
-	if err := tx.InsertPayments(ctx, payments); err != nil {
-		return err
-	}
-	if err := tx.updateRows(ctx, "invoices", invoiceUpdates, updates); err != nil {
-		return err
-	}
-	if err := tx.updateRows(ctx, "subscriptions", subscriptionUpdates, subRows); err != nil {
-		if isForeignKeyViolation(err) {
-			return errPlanNotFound
+	// Nothing here reads: the writes go to the database together.
+	return tx.Pipeline(ctx, func() error {
+		err := tx.errorsMapped(func(err error) error {
+			return conflictOr(err, "invoice-exists", "This subscription's period already has an invoice.")
+		}, func() error {
+			return tx.insertRows(ctx, `INSERT INTO invoices (`+invoiceColumns+`) VALUES `, inserts)
+		})
+		if err != nil {
+			return err
 		}
-		return err
-	}
-	return tx.AppendEvents(ctx, events)
+		if err := tx.InsertPayments(ctx, payments); err != nil {
+			return err
+		}
+		if err := tx.updateRows(ctx, "invoices", invoiceUpdates, updates); err != nil {
+			return err
+		}
+		err = tx.errorsMapped(func(err error) error {
+			if isForeignKeyViolation(err) {
+				return errPlanNotFound
+			}
+			return err
+		}, func() error {
+			return tx.updateRows(ctx, "subscriptions", subscriptionUpdates, subRows)
+		})
+		if err != nil {
+			return err
+		}
+		return tx.AppendEvents(ctx, events)
+	})
 }
 
 // updateRows sets cols[1:] of table's rows whose ID is cols[0] to rows'
@@ -368,7 +381,7 @@ func (tx *Tx) updateRows(ctx context.Context, table string, cols []column, rows 
 	}
 	for chunk := range chunks(tx, rows, len(cols), 100+len(table)+30*len(cols)) {
 		with, args := tx.valuesCTE("v", cols, chunk)
-		if _, err := tx.ExecContext(ctx, with+` UPDATE `+table+` SET `+strings.Join(sets, ", ")+
+		if err := tx.exec(ctx, nil, with+` UPDATE `+table+` SET `+strings.Join(sets, ", ")+
 			` FROM v WHERE `+table+`.id = v.id`, args...); err != nil {
 			return err
 		}

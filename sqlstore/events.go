@@ -18,9 +18,8 @@ func (db *DB) Events() *EventStore { return &EventStore{db: db} }
 // AppendEvent writes an event in the transaction, so it commits with the
 // change it describes. It implements event.Appender.
 func (tx *Tx) AppendEvent(ctx context.Context, e event.Event) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO events (id, type, subject, data, created_at) VALUES ($1, $2, $3, $4, $5)`,
+	return tx.exec(ctx, nil, `INSERT INTO events (id, type, subject, data, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		e.ID, e.Type, e.Subject, string(e.Data), micros(e.CreatedAt))
-	return err
 }
 
 // AppendEvents writes events in the transaction, up to 256 per statement.

@@ -169,7 +169,7 @@ func (tx *Tx) ReleaseKeys(ctx context.Context, recs []idempotency.Record) error 
 	}
 	for chunk := range chunks(tx, rows, 2, 150) {
 		with, args := tx.valuesCTE("v", []column{{"scope", "TEXT"}, {"key", "TEXT"}}, chunk)
-		if _, err := tx.ExecContext(ctx, with+` DELETE FROM idempotency_keys
+		if err := tx.exec(ctx, nil, with+` DELETE FROM idempotency_keys
 			WHERE EXISTS (SELECT 1 FROM v WHERE v.scope = idempotency_keys.scope AND v.key = idempotency_keys.key)`, args...); err != nil {
 			return err
 		}

@@ -50,10 +50,14 @@ func (tx *Tx) InsertOrders(ctx context.Context, os []order.Order) error {
 				l.Quantity, l.UnitPrice.Amount, l.Subtotal.Amount, l.Discount.Amount, l.Tax.Amount, l.Total.Amount})
 		}
 	}
-	err := tx.insertRows(ctx, `INSERT INTO orders (id, customer_id, email, market, currency, status, tax_included,
-		subtotal, discount, discount_code, shipping, tax, total, refunded, ship_to, payment_id, created_at, updated_at, paid_at, canceled_at) VALUES `, orders)
-	if err != nil {
+	err := tx.errorsMapped(func(err error) error {
 		return conflictOr(err, "order-exists", "An order with this ID exists.")
+	}, func() error {
+		return tx.insertRows(ctx, `INSERT INTO orders (id, customer_id, email, market, currency, status, tax_included,
+		subtotal, discount, discount_code, shipping, tax, total, refunded, ship_to, payment_id, created_at, updated_at, paid_at, canceled_at) VALUES `, orders)
+	})
+	if err != nil {
+		return err
 	}
 	return tx.insertRows(ctx, `INSERT INTO order_lines (id, order_id, position, variant_id, product_id, sku, title, options,
 		quantity, unit_price, subtotal, discount, tax, total) VALUES `, lines)
@@ -103,14 +107,7 @@ var errOrderNotFound = shopd.TypedErrorf(shopd.ENOTFOUND, "order-not-found", "No
 
 // Order implements order.Store.
 func (s *OrderStore) Order(ctx context.Context, id string) (order.Order, error) {
-	os, err := readOrders(ctx, s.db.reader(), `WHERE id = $1`, id)
-	if err != nil {
-		return order.Order{}, err
-	}
-	if len(os) == 0 {
-		return order.Order{}, errOrderNotFound
-	}
-	return os[0], nil
+	return readOrder(ctx, s.db.reader(), id)
 }
 
 // Orders implements order.Store.
@@ -152,8 +149,7 @@ func (s *OrderStore) UpdateOrder(ctx context.Context, id string, fn func(o *orde
 // readOrders loads the orders a WHERE clause selects, with their lines, in
 // two queries.
 func readOrders(ctx context.Context, r Reader, where string, args ...any) ([]order.Order, error) {
-	rows, err := r.QueryContext(ctx, `SELECT id, customer_id, email, market, currency, status, tax_included, subtotal, discount, discount_code,
-		shipping, tax, total, refunded, ship_to, payment_id, created_at, updated_at, paid_at, canceled_at FROM orders `+where, args...)
+	rows, err := r.QueryContext(ctx, `SELECT `+orderColumns+` FROM orders o `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -162,24 +158,14 @@ func readOrders(ctx context.Context, r Reader, where string, args ...any) ([]ord
 	err = func() error {
 		defer rows.Close()
 		for rows.Next() {
-			var o order.Order
-			var customer sql.NullString
-			var cur, shipTo string
-			var sub, disc, ship, tax, total, refunded, created, updated int64
-			var paid, canceled sql.NullInt64
-			if err := rows.Scan(&o.ID, &customer, &o.Email, &o.Market, &cur, &o.Status, &o.TaxIncluded, &sub, &disc, &o.DiscountCode,
-				&ship, &tax, &total, &refunded, &shipTo, &o.PaymentID, &created, &updated, &paid, &canceled); err != nil {
+			var os orderScan
+			if err := rows.Scan(os.dest()...); err != nil {
 				return err
 			}
-			m := func(n int64) shopd.Money { return shopd.Money{Amount: n, Currency: cur} }
-			o.CustomerID = customer.String
-			o.Subtotal, o.Discount, o.Shipping, o.Tax, o.Total, o.Refunded = m(sub), m(disc), m(ship), m(tax), m(total), m(refunded)
-			o.RefundStatus = order.RefundStatusFor(total, refunded)
-			o.CreatedAt, o.UpdatedAt, o.PaidAt, o.CanceledAt = fromMicros(created), fromMicros(updated), fromNullMicros(paid), fromNullMicros(canceled)
-			if err := json.Unmarshal([]byte(shipTo), &o.ShipTo); err != nil {
+			o, err := os.order()
+			if err != nil {
 				return err
 			}
-			o.Lines = []order.Line{}
 			byID[o.ID] = len(out)
 			out = append(out, o)
 		}
@@ -193,30 +179,119 @@ func readOrders(ctx context.Context, r Reader, where string, args ...any) ([]ord
 	for _, o := range out {
 		ph = append(ph, ids.add(o.ID))
 	}
-	lines, err := r.QueryContext(ctx, `SELECT order_id, id, variant_id, product_id, sku, title, options, quantity, unit_price, subtotal, discount, tax, total
-		FROM order_lines WHERE order_id IN (`+strings.Join(ph, ", ")+`) ORDER BY order_id, position`, ids...)
+	lines, err := r.QueryContext(ctx, `SELECT l.order_id, `+lineColumns+`
+		FROM order_lines l WHERE l.order_id IN (`+strings.Join(ph, ", ")+`) ORDER BY l.order_id, l.position`, ids...)
 	if err != nil {
 		return nil, err
 	}
 	defer lines.Close()
 	for lines.Next() {
-		var orderID, opts string
-		var l order.Line
-		var unit, sub, disc, tax, total int64
-		if err := lines.Scan(&orderID, &l.ID, &l.VariantID, &l.ProductID, &l.SKU, &l.Title, &opts, &l.Quantity, &unit, &sub, &disc, &tax, &total); err != nil {
+		var orderID string
+		var ls lineScan
+		if err := lines.Scan(append([]any{&orderID}, ls.dest()...)...); err != nil {
 			return nil, err
 		}
 		o := &out[byID[orderID]]
-		cur := o.Total.Currency
-		l.UnitPrice, l.Subtotal, l.Discount = shopd.Money{Amount: unit, Currency: cur}, shopd.Money{Amount: sub, Currency: cur}, shopd.Money{Amount: disc, Currency: cur}
-		l.Tax, l.Total = shopd.Money{Amount: tax, Currency: cur}, shopd.Money{Amount: total, Currency: cur}
-		if err := json.Unmarshal([]byte(opts), &l.Options); err != nil {
+		if err := ls.appendTo(o); err != nil {
 			return nil, err
 		}
-		o.Lines = append(o.Lines, l)
 	}
 	if err := lines.Err(); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// readOrder loads one order with its lines in one statement (a read after
+// every checkout: one round trip, where readOrders takes two).
+func readOrder(ctx context.Context, r Reader, id string) (order.Order, error) {
+	rows, err := r.QueryContext(ctx, `SELECT `+orderColumns+`, `+lineColumns+`
+		FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id WHERE o.id = $1 ORDER BY l.position`, id)
+	if err != nil {
+		return order.Order{}, err
+	}
+	defer rows.Close()
+	var o order.Order
+	for rows.Next() {
+		var os orderScan
+		var ls lineScan
+		if err := rows.Scan(append(os.dest(), ls.dest()...)...); err != nil {
+			return order.Order{}, err
+		}
+		if o.ID == "" {
+			if o, err = os.order(); err != nil {
+				return order.Order{}, err
+			}
+		}
+		if err := ls.appendTo(&o); err != nil {
+			return order.Order{}, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return order.Order{}, err
+	}
+	if o.ID == "" {
+		return order.Order{}, errOrderNotFound
+	}
+	return o, nil
+}
+
+// orderColumns are an order's columns (orders o) in orderScan's order.
+const orderColumns = `o.id, o.customer_id, o.email, o.market, o.currency, o.status, o.tax_included, o.subtotal, o.discount,
+	o.discount_code, o.shipping, o.tax, o.total, o.refunded, o.ship_to, o.payment_id, o.created_at, o.updated_at, o.paid_at, o.canceled_at`
+
+// orderScan receives a row of orderColumns.
+type orderScan struct {
+	o                                                   order.Order
+	customer                                            sql.NullString
+	cur, shipTo                                         string
+	sub, disc, ship, tax, total, refunded, created, upd int64
+	paid, canceled                                      sql.NullInt64
+}
+
+func (s *orderScan) dest() []any {
+	o := &s.o
+	return []any{&o.ID, &s.customer, &o.Email, &o.Market, &s.cur, &o.Status, &o.TaxIncluded, &s.sub, &s.disc, &o.DiscountCode,
+		&s.ship, &s.tax, &s.total, &s.refunded, &s.shipTo, &o.PaymentID, &s.created, &s.upd, &s.paid, &s.canceled}
+}
+
+func (s *orderScan) order() (order.Order, error) {
+	o := s.o
+	m := func(n int64) shopd.Money { return shopd.Money{Amount: n, Currency: s.cur} }
+	o.CustomerID = s.customer.String
+	o.Subtotal, o.Discount, o.Shipping, o.Tax, o.Total, o.Refunded = m(s.sub), m(s.disc), m(s.ship), m(s.tax), m(s.total), m(s.refunded)
+	o.RefundStatus = order.RefundStatusFor(s.total, s.refunded)
+	o.CreatedAt, o.UpdatedAt, o.PaidAt, o.CanceledAt = fromMicros(s.created), fromMicros(s.upd), fromNullMicros(s.paid), fromNullMicros(s.canceled)
+	o.Lines = []order.Line{}
+	return o, json.Unmarshal([]byte(s.shipTo), &o.ShipTo)
+}
+
+// lineColumns are an order line's columns (order_lines l) in lineScan's
+// order; all NULL when an outer join found no line.
+const lineColumns = `l.id, l.variant_id, l.product_id, l.sku, l.title, l.options, l.quantity, l.unit_price, l.subtotal,
+	l.discount, l.tax, l.total`
+
+// lineScan receives a row of lineColumns.
+type lineScan struct {
+	id, variant, product, sku, title, opts sql.NullString
+	quantity, unit, sub, disc, tax, total  sql.NullInt64
+}
+
+func (s *lineScan) dest() []any {
+	return []any{&s.id, &s.variant, &s.product, &s.sku, &s.title, &s.opts, &s.quantity, &s.unit, &s.sub, &s.disc, &s.tax, &s.total}
+}
+
+// appendTo adds the line to o, if there is one.
+func (s *lineScan) appendTo(o *order.Order) error {
+	if !s.id.Valid {
+		return nil
+	}
+	m := func(n sql.NullInt64) shopd.Money { return shopd.Money{Amount: n.Int64, Currency: o.Total.Currency} }
+	l := order.Line{ID: s.id.String, VariantID: s.variant.String, ProductID: s.product.String, SKU: s.sku.String, Title: s.title.String,
+		Quantity: s.quantity.Int64, UnitPrice: m(s.unit), Subtotal: m(s.sub), Discount: m(s.disc), Tax: m(s.tax), Total: m(s.total)}
+	if err := json.Unmarshal([]byte(s.opts.String), &l.Options); err != nil {
+		return err
+	}
+	o.Lines = append(o.Lines, l)
+	return nil
 }

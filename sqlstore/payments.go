@@ -429,8 +429,11 @@ func (tx *Tx) InsertPayments(ctx context.Context, ps []payment.Payment) error {
 			p.ChargeID, p.Captured, p.Refunded, p.FailureType, p.FailureMessage, p.HardDecline, p.Attempts, micros(p.LockedUntil),
 			micros(p.CreatedAt), micros(p.UpdatedAt), nullMicros(p.SettledAt)}
 	}
-	err := tx.insertRows(ctx, `INSERT INTO payments (`+paymentColumns+`) VALUES `, rows)
-	return conflictOr(err, "payment-exists", "A payment with this ID or idempotency key exists.")
+	return tx.errorsMapped(func(err error) error {
+		return conflictOr(err, "payment-exists", "A payment with this ID or idempotency key exists.")
+	}, func() error {
+		return tx.insertRows(ctx, `INSERT INTO payments (`+paymentColumns+`) VALUES `, rows)
+	})
 }
 
 // ClaimPayments implements payment.Tx with one conditional UPDATE per few

@@ -1,9 +1,7 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/shopd/shopd"
@@ -183,14 +181,11 @@ func invTakeRows(ctx context.Context, tx *Tx, rows map[invKey]*invLocked, now in
 	}
 	for chunk := range chunks(tx, values, 3, 300) {
 		with, args := tx.valuesCTE("v", []column{{"sku", "TEXT"}, {"warehouse_id", "TEXT"}, {"quantity", "BIGINT"}}, chunk)
-		res, err := tx.ExecContext(ctx, with+` UPDATE stock SET reserved = stock.reserved + v.quantity, updated_at = `+
+		// The rows are locked: every one of them must change (a guard).
+		if err := tx.exec(ctx, rowCount(len(chunk), "locked stock rows"), with+` UPDATE stock SET reserved = stock.reserved + v.quantity, updated_at = `+
 			tx.placeholder(len(args)+1, "BIGINT")+` FROM v WHERE stock.sku = v.sku AND stock.warehouse_id = v.warehouse_id
-			AND stock.on_hand - stock.reserved >= v.quantity`, append(args, now)...)
-		if err != nil {
+			AND stock.on_hand - stock.reserved >= v.quantity`, append(args, now)...); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
-			return cmp.Or(err, fmt.Errorf("sqlstore: %d of %d locked stock rows changed under their locks", len(chunk)-int(n), len(chunk)))
 		}
 	}
 	for _, k := range keys {

@@ -28,11 +28,16 @@ func startSpan(ctx context.Context, system, query string) (context.Context, trac
 		return ctx, trace.SpanFromContext(ctx)
 	}
 	name, _, _ := strings.Cut(strings.TrimSpace(query), " ")
-	if len(query) > maxSpanQuery {
-		query = query[:maxSpanQuery]
-	}
 	return tracer.Start(ctx, system+" "+strings.ToUpper(name), trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("db.system", system), attribute.String("db.query.text", query)))
+		trace.WithAttributes(attribute.String("db.system", system), attribute.String("db.query.text", truncated(query))))
+}
+
+// truncated bounds a statement's text kept on a span (bulk inserts).
+func truncated(query string) string {
+	if len(query) > maxSpanQuery {
+		return query[:maxSpanQuery]
+	}
+	return query
 }
 
 // endSpan ends a statement's span with its error, if any.
@@ -56,5 +61,27 @@ func (pgTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQue
 }
 
 func (pgTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
+	endSpan(trace.SpanFromContext(ctx), d.Err)
+}
+
+// TraceBatchStart starts the span of a pipelined batch (Tx.Pipeline): one
+// round trip, however many statements it carries.
+func (pgTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	ctx, span := startSpan(ctx, "postgresql", "BATCH")
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("db.operation.batch.size", d.Batch.Len()))
+	}
+	return ctx
+}
+
+// TraceBatchQuery records a failed statement of a batch on its span.
+func (pgTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	if span := trace.SpanFromContext(ctx); d.Err != nil && span.IsRecording() {
+		span.RecordError(d.Err, trace.WithAttributes(attribute.String("db.query.text", truncated(d.SQL))))
+	}
+}
+
+// TraceBatchEnd ends a batch's span.
+func (pgTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchEndData) {
 	endSpan(trace.SpanFromContext(ctx), d.Err)
 }

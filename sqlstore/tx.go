@@ -17,6 +17,13 @@ type Tx struct {
 	*sql.Tx
 	db     *DB
 	shared bool // one of a group of SQLite transactions sharing a commit
+
+	// PostgreSQL: the transaction's connection, for pipelined writes.
+	conn       *sql.Conn
+	pipelining bool
+	queue      []pending
+	mapErr     func(error) error // see errorsMapped
+	failed     error             // a pipelined write's error (the transaction's cause of failure)
 }
 
 // ctx returns the context for a statement: in a shared transaction, one
@@ -31,16 +38,19 @@ func (tx *Tx) ctx(ctx context.Context) context.Context {
 
 // ExecContext runs a statement in the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx.flushFirst(ctx)
 	return tx.Tx.ExecContext(tx.ctx(ctx), query, args...)
 }
 
 // QueryContext runs a query in the transaction.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	tx.flushFirst(ctx)
 	return tx.Tx.QueryContext(tx.ctx(ctx), query, args...)
 }
 
 // QueryRowContext runs a query for one row in the transaction.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	tx.flushFirst(ctx)
 	return tx.Tx.QueryRowContext(tx.ctx(ctx), query, args...)
 }
 
@@ -80,11 +90,19 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	sqlTx, err := db.write.BeginTx(ctx, nil)
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	defer conn.Close()
+	sqlTx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
 	tx := &Tx{Tx: sqlTx, db: db}
+	if db.dialect == Postgres {
+		tx.conn = conn
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqlTx.Rollback()
@@ -94,7 +112,11 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	if err = fn(tx); err != nil {
+	err = fn(tx)
+	if tx.failed != nil {
+		return tx.failed // the cause; fn's error may be only its consequence
+	}
+	if err != nil {
 		return err
 	}
 	return sqlTx.Commit()
@@ -160,6 +182,10 @@ func (p *params) add(v any) string {
 // its changes are rolled back and the transaction can go on (on
 // PostgreSQL, even after a failed statement). It returns fn's error.
 func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	// A write queued inside the savepoint would fail outside it: no
+	// pipelining until it is released.
+	defer func(was bool) { tx.pipelining = was }(tx.pipelining)
+	tx.pipelining = false
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT inner_step`); err != nil {
 		return err
 	}

@@ -140,6 +140,9 @@ func (g *txGroup) commitGroup(group []*txRequest) (err error) {
 			return err
 		}
 		r.panicked, r.err = callTx(tx, r.fn)
+		if tx.failed != nil {
+			r.err, tx.failed = tx.failed, nil // see Tx.Pipeline
+		}
 		if r.err != nil || r.panicked != nil {
 			if _, err := sqlTx.ExecContext(ctx, `ROLLBACK TO grouped`); err != nil {
 				return err
