@@ -23,27 +23,39 @@ func (db *DB) Carts() *CartStore { return &CartStore{db: db} }
 const cartColumns = `id, market, customer_id, region, discount_code, created_at, updated_at, expires_at`
 
 // CreateCart implements cart.Store.
+// A drop's shoppers each make a cart, so carts are most of its commits.
+// A cart is neither an order nor a payment: its commit does not wait for
+// the disk (see Tx.commitLazily), and a new cart's rows go in one round
+// trip.
 func (s *CartStore) CreateCart(ctx context.Context, c cart.Cart) error {
 	return s.db.InTx(ctx, func(tx *Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO carts (`+cartColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			c.ID, c.Market, sql.NullString{String: c.CustomerID, Valid: c.CustomerID != ""}, c.Region, c.DiscountCode,
-			micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ExpiresAt))
-		if err != nil {
-			return err
-		}
-		for i, l := range c.Lines {
-			if err := insertCartLine(ctx, tx, c.ID, l, i+1); err != nil {
+		return tx.Pipeline(ctx, func() error {
+			if err := tx.commitLazily(ctx); err != nil {
 				return err
 			}
-		}
-		return nil
+			err := tx.exec(ctx, nil, `INSERT INTO carts (`+cartColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+				c.ID, c.Market, sql.NullString{String: c.CustomerID, Valid: c.CustomerID != ""}, c.Region, c.DiscountCode,
+				micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ExpiresAt))
+			if err != nil {
+				return err
+			}
+			for i, l := range c.Lines {
+				if err := insertCartLine(ctx, tx, c.ID, l, i+1); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	})
 }
 
 func insertCartLine(ctx context.Context, tx *Tx, cartID string, l cart.Line, position int) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO cart_lines (id, cart_id, variant_id, quantity, position, created_at, updated_at)
+	return tx.errorsMapped(func(err error) error {
+		return conflictOr(err, "cart-line-exists", "The cart already has a line for this variant.")
+	}, func() error {
+		return tx.exec(ctx, nil, `INSERT INTO cart_lines (id, cart_id, variant_id, quantity, position, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, l.ID, cartID, l.VariantID, l.Quantity, position, micros(l.CreatedAt), micros(l.UpdatedAt))
-	return conflictOr(err, "cart-line-exists", "The cart already has a line for this variant.")
+	})
 }
 
 // loadCart reads a cart and its lines in one statement: one snapshot, one
@@ -112,6 +124,9 @@ func (s *CartStore) UpdateCart(ctx context.Context, id string, fn func(c *cart.C
 	err := s.db.InTx(ctx, func(tx *Tx) error {
 		c, err := lockCart(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		if err := tx.commitLazily(ctx); err != nil {
 			return err
 		}
 		old := make(map[string]cart.Line, len(c.Lines))

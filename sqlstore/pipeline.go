@@ -80,6 +80,21 @@ func (tx *Tx) errorsMapped(m func(error) error, fn func() error) error {
 	return nil
 }
 
+// commitLazily lets the transaction's commit return before its WAL
+// reaches the disk (PostgreSQL's synchronous_commit off, for this
+// transaction only). Only for writes a shopper can redo, like carts:
+// never for orders, payments, stock or idempotency records. A server
+// crash may lose the last fraction of a second of such commits, never
+// corrupt anything, and never one that a later durable commit (an order
+// placed from the cart, say) depends on: WAL is flushed in order. SQLite
+// (synchronous=NORMAL) has nothing to change.
+func (tx *Tx) commitLazily(ctx context.Context) error {
+	if tx.conn == nil {
+		return nil
+	}
+	return tx.exec(ctx, nil, `SET LOCAL synchronous_commit TO OFF`)
+}
+
 // rowCount is a check that a write changed exactly want rows.
 func rowCount(want int, what string) func(int64) error {
 	return func(n int64) error {
