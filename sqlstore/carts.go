@@ -58,6 +58,46 @@ func insertCartLine(ctx context.Context, tx *Tx, cartID string, l cart.Line, pos
 	})
 }
 
+// writeCartChange stores c over cart id as it was (its lines old, at
+// oldPos), committed lazily (see CreateCart).
+func writeCartChange(ctx context.Context, tx *Tx, id string, c cart.Cart, old map[string]cart.Line, oldPos map[string]int) error {
+	if err := tx.commitLazily(ctx); err != nil {
+		return err
+	}
+	if err := tx.exec(ctx, nil, `UPDATE carts SET region = $2, discount_code = $3, updated_at = $4, expires_at = $5 WHERE id = $1`,
+		id, c.Region, c.DiscountCode, micros(c.UpdatedAt), micros(c.ExpiresAt)); err != nil {
+		return err
+	}
+	keep := make(map[string]bool, len(c.Lines))
+	for _, l := range c.Lines {
+		keep[l.ID] = true
+	}
+	// Delete first, so that a variant removed and added again in one
+	// change does not trip the (cart, variant) unique index.
+	for lid := range old {
+		if !keep[lid] {
+			if err := tx.exec(ctx, nil, `DELETE FROM cart_lines WHERE id = $1 AND cart_id = $2`, lid, id); err != nil {
+				return err
+			}
+		}
+	}
+	for i, l := range c.Lines {
+		prev, existed := old[l.ID]
+		switch {
+		case !existed:
+			if err := insertCartLine(ctx, tx, id, l, i+1); err != nil {
+				return err
+			}
+		case prev != l || oldPos[l.ID] != i+1:
+			if err := tx.exec(ctx, nil, `UPDATE cart_lines SET quantity = $3, position = $4, updated_at = $5 WHERE id = $1 AND cart_id = $2`,
+				l.ID, id, l.Quantity, i+1, micros(l.UpdatedAt)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // loadCart reads a cart and its lines in one statement: one snapshot, one
 // round trip.
 func loadCart(ctx context.Context, r Reader, id string) (cart.Cart, error) {
@@ -126,9 +166,6 @@ func (s *CartStore) UpdateCart(ctx context.Context, id string, fn func(c *cart.C
 		if err != nil {
 			return err
 		}
-		if err := tx.commitLazily(ctx); err != nil {
-			return err
-		}
 		old := make(map[string]cart.Line, len(c.Lines))
 		oldPos := make(map[string]int, len(c.Lines))
 		for i, l := range c.Lines {
@@ -138,36 +175,8 @@ func (s *CartStore) UpdateCart(ctx context.Context, id string, fn func(c *cart.C
 		if err := fn(&c); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE carts SET region = $2, discount_code = $3, updated_at = $4, expires_at = $5 WHERE id = $1`,
-			id, c.Region, c.DiscountCode, micros(c.UpdatedAt), micros(c.ExpiresAt)); err != nil {
+		if err := tx.Pipeline(ctx, func() error { return writeCartChange(ctx, tx, id, c, old, oldPos) }); err != nil {
 			return err
-		}
-		keep := make(map[string]bool, len(c.Lines))
-		for _, l := range c.Lines {
-			keep[l.ID] = true
-		}
-		// Delete first, so that a variant removed and added again in one
-		// change does not trip the (cart, variant) unique index.
-		for lid := range old {
-			if !keep[lid] {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM cart_lines WHERE id = $1 AND cart_id = $2`, lid, id); err != nil {
-					return err
-				}
-			}
-		}
-		for i, l := range c.Lines {
-			prev, existed := old[l.ID]
-			switch {
-			case !existed:
-				if err := insertCartLine(ctx, tx, id, l, i+1); err != nil {
-					return err
-				}
-			case prev != l || oldPos[l.ID] != i+1:
-				if _, err := tx.ExecContext(ctx, `UPDATE cart_lines SET quantity = $3, position = $4, updated_at = $5 WHERE id = $1 AND cart_id = $2`,
-					l.ID, id, l.Quantity, i+1, micros(l.UpdatedAt)); err != nil {
-					return err
-				}
-			}
 		}
 		out = c
 		return nil

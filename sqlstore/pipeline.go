@@ -73,6 +73,10 @@ func (tx *Tx) exec(ctx context.Context, check func(rows int64) error, query stri
 // of writes that fn queued and that fail only later.
 func (tx *Tx) errorsMapped(m func(error) error, fn func() error) error {
 	defer func(outer func(error) error) { tx.mapErr = outer }(tx.mapErr)
+	if outer := tx.mapErr; outer != nil {
+		inner := m
+		m = func(err error) error { return outer(inner(err)) } // as an unqueued error passes both
+	}
 	tx.mapErr = m
 	if err := fn(); err != nil {
 		return m(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -132,6 +133,51 @@ func TestPipeline(t *testing.T) {
 			t.Errorf("after a refused savepoint: %d kept (want 3), %d undone (want 0)", kept, undone)
 		}
 	})
+}
+
+// TestCommitLazily: a cart's transaction commits without waiting for the
+// disk, and only that transaction — the next one on the same (only)
+// pooled connection is durable again. SQLite has nothing to change.
+func TestCommitLazily(t *testing.T) {
+	for _, d := range storetest.Engines(t) {
+		if d != sqlstore.Postgres {
+			continue
+		}
+		ctx := context.Background()
+		url := storetest.URL(t, d)
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		db, err := sqlstore.Open(ctx, url+sep+"pool_max_conns=1", sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		setting := func(lazy bool) string {
+			var got string
+			err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
+				return tx.Pipeline(ctx, func() error {
+					if lazy {
+						if err := tx.CommitLazily(ctx); err != nil {
+							return err
+						}
+					}
+					return tx.QueryRowContext(ctx, `SHOW synchronous_commit`).Scan(&got)
+				})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if got := setting(true); got != "off" {
+			t.Errorf("in a lazily committed transaction synchronous_commit = %q, want off", got)
+		}
+		if got := setting(false); got != "on" {
+			t.Errorf("in the next transaction on the one connection synchronous_commit = %q, want on", got)
+		}
+	}
 }
 
 // spanRecorder records the spans of the whole test binary; sqlstore's
