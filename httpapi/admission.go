@@ -75,6 +75,7 @@ type admitter struct {
 	cfg                          AdmissionConfig
 	gate                         *admission.Gate
 	soldOut                      *admission.Marks
+	confirmed                    *admission.Marks // sold out, as a stock read found it (confirmedTTL)
 	checkoutIP, checkoutCustomer *admission.Limiter
 	loginIP, loginEmail          *admission.Limiter
 
@@ -95,6 +96,7 @@ func newAdmitter(c AdmissionConfig, m *platform.Metrics) (*admitter, error) {
 		gate: admission.NewGate(admission.Config{Capacity: c.CheckoutCapacity, QueueLimit: c.QueueLimit, Window: c.QueueWindow,
 			Hold: c.QueueHold, TicketTTL: c.TicketTTL, Now: c.Now}),
 		soldOut:          admission.NewMarks(c.SoldOutTTL, c.Now),
+		confirmed:        admission.NewMarks(confirmedTTL, c.Now),
 		checkoutIP:       admission.NewLimiter(c.CheckoutPerIP, c.MaxKeys, c.Now),
 		checkoutCustomer: admission.NewLimiter(c.CheckoutPerCustomer, c.MaxKeys, c.Now),
 		loginIP:          admission.NewLimiter(c.LoginPerIP, c.MaxKeys, c.Now),
@@ -290,10 +292,17 @@ func errorType(err error) string {
 	return ""
 }
 
+// confirmedTTL is how long a stock read's "sold out" stands for every
+// queued checkout of the SKU: once sold out, thousands of them ask each
+// second, and one read in a quarter second answers them all. A unit that
+// comes back (a declined payment) waits at most this long to be sold.
+const confirmedTTL = 250 * time.Millisecond
+
 // cartSoldOut reports whether every SKU of the cart is suspected sold out
-// and a stock read confirms that none is left in the cart's market. A SKU
-// found in stock (restocked, or released by a declined payment) loses its
-// mark at once. Any failure to tell answers false: the checkout goes on.
+// and a stock read confirms that none is left in the cart's market (a read
+// made in the last confirmedTTL, or a new one). A SKU found in stock
+// (restocked, or released by a declined payment) loses its mark at once.
+// Any failure to tell answers false: the checkout goes on.
 func (s *Server) cartSoldOut(r *http.Request, cartID string) bool {
 	ctx := r.Context()
 	var who cart.Caller
@@ -310,10 +319,15 @@ func (s *Server) cartSoldOut(r *http.Request, cartID string) bool {
 	if err != nil || len(q.Lines) == 0 {
 		return false
 	}
+	confirmed := true
 	for _, l := range q.Lines {
 		if !s.adm.soldOut.Marked(q.Market.Code + "|" + l.SKU) {
 			return false
 		}
+		confirmed = confirmed && s.adm.confirmed.Marked(q.Market.Code+"|"+l.SKU)
+	}
+	if confirmed {
+		return true
 	}
 	whs, err := s.Inventory.Warehouses(ctx)
 	if err != nil {
@@ -333,9 +347,13 @@ func (s *Server) cartSoldOut(r *http.Request, cartID string) bool {
 		for _, st := range page.Stock {
 			if serves[st.Warehouse] && st.Available() > 0 {
 				s.adm.soldOut.Clear(q.Market.Code + "|" + l.SKU)
+				s.adm.confirmed.Clear(q.Market.Code + "|" + l.SKU)
 				return false
 			}
 		}
+	}
+	for _, l := range q.Lines {
+		s.adm.confirmed.Mark(q.Market.Code + "|" + l.SKU)
 	}
 	return true
 }

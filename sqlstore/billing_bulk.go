@@ -124,19 +124,37 @@ func chunks[T any](tx *Tx, rows []T, columns, prefix int) func(yield func([]T) b
 // the last ID to one of statementSizes (a repeated ID changes nothing in
 // an IN list), in lists of at most 256.
 func inLists(ids []string, first int) func(yield func(string, []any) bool) {
+	tuples := make([][]any, len(ids))
+	for i, id := range ids {
+		tuples[i] = []any{id}
+	}
+	return inTupleLists(tuples, first)
+}
+
+// inTupleLists is inLists for tuples of columns (all of one width):
+// "(($first, $first+1), …)", for a row-value IN such as (scope, key) IN ….
+// Tuples of one column are rendered bare, as inLists does.
+func inTupleLists(tuples [][]any, first int) func(yield func(string, []any) bool) {
 	return func(yield func(string, []any) bool) {
-		for chunk := range slices.Chunk(ids, statementSizes[0]) {
+		for chunk := range slices.Chunk(tuples, statementSizes[0]) {
 			size := statementSizes[0]
 			for _, s := range statementSizes {
 				if s >= len(chunk) {
 					size = s
 				}
 			}
+			width := len(chunk[0])
 			in := make([]string, size)
-			args := make([]any, size)
+			args := make([]any, 0, size*width)
+			ph := make([]string, width)
 			for i := range size {
-				in[i] = "$" + strconv.Itoa(first+i)
-				args[i] = chunk[min(i, len(chunk)-1)]
+				for j := range width {
+					ph[j] = "$" + strconv.Itoa(first+len(args)+j)
+				}
+				args = append(args, chunk[min(i, len(chunk)-1)]...)
+				if in[i] = strings.Join(ph, ", "); width > 1 {
+					in[i] = "(" + in[i] + ")"
+				}
 			}
 			if !yield("("+strings.Join(in, ", ")+")", args) {
 				return

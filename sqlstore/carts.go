@@ -22,39 +22,60 @@ func (db *DB) Carts() *CartStore { return &CartStore{db: db} }
 
 const cartColumns = `id, market, customer_id, region, discount_code, created_at, updated_at, expires_at`
 
-// CreateCart implements cart.Store.
-// A drop's shoppers each make a cart, so carts are most of its commits.
-// A cart is neither an order nor a payment: its commit does not wait for
-// the disk (see Tx.commitLazily), and a new cart's rows go in one round
-// trip.
+// CreateCart implements cart.Store. A drop's shoppers each make a cart,
+// so carts are most of its commits: the carts asked for at the same
+// moment are made in one transaction (coalesced.go), and a cart is
+// neither an order nor a payment, so its commit does not wait for the
+// disk (see Tx.commitLazily).
 func (s *CartStore) CreateCart(ctx context.Context, c cart.Cart) error {
-	return s.db.InTx(ctx, func(tx *Tx) error {
+	_, err := s.db.batch.newCarts.Do(ctx, c)
+	return err
+}
+
+// createCarts makes carts in one transaction, their rows in one round
+// trip.
+func (db *DB) createCarts(ctx context.Context, cs []cart.Cart) error {
+	var carts, lines [][]any
+	for _, c := range cs {
+		carts = append(carts, []any{c.ID, c.Market, sql.NullString{String: c.CustomerID, Valid: c.CustomerID != ""}, c.Region, c.DiscountCode,
+			micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ExpiresAt)})
+		for i, l := range c.Lines {
+			lines = append(lines, cartLineRow(c.ID, l, i+1))
+		}
+	}
+	return db.InTx(ctx, func(tx *Tx) error {
 		return tx.Pipeline(ctx, func() error {
 			if err := tx.commitLazily(ctx); err != nil {
 				return err
 			}
-			err := tx.exec(ctx, nil, `INSERT INTO carts (`+cartColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				c.ID, c.Market, sql.NullString{String: c.CustomerID, Valid: c.CustomerID != ""}, c.Region, c.DiscountCode,
-				micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ExpiresAt))
-			if err != nil {
+			if err := tx.insertRows(ctx, `INSERT INTO carts (`+cartColumns+`) VALUES `, carts); err != nil {
 				return err
 			}
-			for i, l := range c.Lines {
-				if err := insertCartLine(ctx, tx, c.ID, l, i+1); err != nil {
-					return err
-				}
-			}
-			return nil
+			return cartLinesMapped(tx, func() error {
+				return tx.insertRows(ctx, `INSERT INTO cart_lines (`+cartLineColumns+`) VALUES `, lines)
+			})
 		})
 	})
 }
 
-func insertCartLine(ctx context.Context, tx *Tx, cartID string, l cart.Line, position int) error {
+const cartLineColumns = `id, cart_id, variant_id, quantity, position, created_at, updated_at`
+
+// cartLineRow is a cart line's row of cartLineColumns.
+func cartLineRow(cartID string, l cart.Line, position int) []any {
+	return []any{l.ID, cartID, l.VariantID, l.Quantity, position, micros(l.CreatedAt), micros(l.UpdatedAt)}
+}
+
+// cartLinesMapped runs fn, which inserts cart lines, telling a variant
+// already in its cart.
+func cartLinesMapped(tx *Tx, fn func() error) error {
 	return tx.errorsMapped(func(err error) error {
 		return conflictOr(err, "cart-line-exists", "The cart already has a line for this variant.")
-	}, func() error {
-		return tx.exec(ctx, nil, `INSERT INTO cart_lines (id, cart_id, variant_id, quantity, position, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, l.ID, cartID, l.VariantID, l.Quantity, position, micros(l.CreatedAt), micros(l.UpdatedAt))
+	}, fn)
+}
+
+func insertCartLine(ctx context.Context, tx *Tx, cartID string, l cart.Line, position int) error {
+	return cartLinesMapped(tx, func() error {
+		return tx.exec(ctx, nil, `INSERT INTO cart_lines (`+cartLineColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`, cartLineRow(cartID, l, position)...)
 	})
 }
 
@@ -101,42 +122,50 @@ func writeCartChange(ctx context.Context, tx *Tx, id string, c cart.Cart, old ma
 // loadCart reads a cart and its lines in one statement: one snapshot, one
 // round trip.
 func loadCart(ctx context.Context, r Reader, id string) (cart.Cart, error) {
+	carts, err := loadCarts(ctx, r, []string{id})
+	return found(carts, id, err, cart.ErrCartNotFound)
+}
+
+// loadCarts reads carts (up to 256) and their lines in one statement.
+func loadCarts(ctx context.Context, r Reader, ids []string) (map[string]cart.Cart, error) {
+	in, args := inList(ids)
 	rows, err := r.QueryContext(ctx, `SELECT c.id, c.market, c.customer_id, c.region, c.discount_code, c.created_at, c.updated_at,
 		c.expires_at, l.id, l.variant_id, l.quantity, l.created_at, l.updated_at
-		FROM carts c LEFT JOIN cart_lines l ON l.cart_id = c.id WHERE c.id = $1 ORDER BY l.position, l.id`, id)
+		FROM carts c LEFT JOIN cart_lines l ON l.cart_id = c.id WHERE c.id IN `+in+` ORDER BY c.id, l.position, l.id`, args...)
 	if err != nil {
-		return cart.Cart{}, err
+		return nil, err
 	}
 	defer rows.Close()
-	c := cart.Cart{Lines: []cart.Line{}}
-	found := false
+	out := make(map[string]cart.Cart, len(ids))
 	for rows.Next() {
+		c := cart.Cart{Lines: []cart.Line{}}
 		var customer, lineID, variantID sql.NullString
 		var created, updated, expires int64
 		var quantity, lineCreated, lineUpdated sql.NullInt64
 		if err := rows.Scan(&c.ID, &c.Market, &customer, &c.Region, &c.DiscountCode, &created, &updated, &expires,
 			&lineID, &variantID, &quantity, &lineCreated, &lineUpdated); err != nil {
-			return cart.Cart{}, err
+			return nil, err
 		}
-		found = true
-		c.CustomerID = customer.String
-		c.CreatedAt, c.UpdatedAt, c.ExpiresAt = fromMicros(created), fromMicros(updated), fromMicros(expires)
+		if seen, ok := out[c.ID]; ok {
+			c = seen
+		} else {
+			c.CustomerID = customer.String
+			c.CreatedAt, c.UpdatedAt, c.ExpiresAt = fromMicros(created), fromMicros(updated), fromMicros(expires)
+		}
 		if lineID.Valid {
 			c.Lines = append(c.Lines, cart.Line{ID: lineID.String, VariantID: variantID.String, Quantity: int(quantity.Int64),
 				CreatedAt: fromMicros(lineCreated.Int64), UpdatedAt: fromMicros(lineUpdated.Int64)})
 		}
+		out[c.ID] = c
 	}
-	if err := rows.Err(); err != nil {
-		return cart.Cart{}, err
-	}
-	if !found {
-		return cart.Cart{}, cart.ErrCartNotFound
-	}
-	return c, nil
+	return out, rows.Err()
 }
 
 // Cart implements cart.Store. It returns ENOTFOUND "cart-not-found".
 func (s *CartStore) Cart(ctx context.Context, id string) (cart.Cart, error) {
+	if s.db.batch.carts != nil {
+		return s.db.batch.carts.Do(ctx, id)
+	}
 	return loadCart(ctx, s.db.reader(), id)
 }
 

@@ -62,22 +62,64 @@ func (tx *Tx) ClaimKey(ctx context.Context, rec idempotency.Record, staleBefore 
 
 // Lookup implements idempotency.Store.
 func (s *IdempotencyStore) Lookup(ctx context.Context, scope, key string) (idempotency.Record, bool, error) {
-	rec, err := idemRead(ctx, s.db.reader(), scope, key, "")
+	var rec idempotency.Record
+	var err error
+	if s.db.batch.idemKeys != nil {
+		rec, err = s.db.batch.idemKeys.Do(ctx, idemKey{scope, key}) // coalesced.go
+	} else {
+		rec, err = idemRead(ctx, s.db.reader(), scope, key, "")
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return rec, false, nil
 	}
 	return rec, err == nil, err
 }
 
+const idemColumns = `request_hash, status, content_type, location, body, locked_at, created_at, expires_at`
+
+// idemScan receives a row of idemColumns.
+type idemScan struct {
+	rec                            idempotency.Record
+	lockedAt, createdAt, expiresAt int64
+}
+
+func (s *idemScan) dest() []any {
+	return []any{&s.rec.RequestHash, &s.rec.Status, &s.rec.ContentType, &s.rec.Location, &s.rec.Body, &s.lockedAt, &s.createdAt, &s.expiresAt}
+}
+
+func (s *idemScan) record() idempotency.Record {
+	s.rec.LockedAt, s.rec.CreatedAt, s.rec.ExpiresAt = fromMicros(s.lockedAt), fromMicros(s.createdAt), fromMicros(s.expiresAt)
+	return s.rec
+}
+
 // idemRead reads a key's record; suffix may lock it (FOR UPDATE).
 func idemRead(ctx context.Context, r Reader, scope, key, suffix string) (idempotency.Record, error) {
-	rec := idempotency.Record{Scope: scope, Key: key}
-	var lockedAt, expiresAt, createdAt int64
-	err := r.QueryRowContext(ctx, `SELECT request_hash, status, content_type, location, body, locked_at, created_at, expires_at
-		FROM idempotency_keys WHERE scope = $1 AND key = $2`+suffix, scope, key).
-		Scan(&rec.RequestHash, &rec.Status, &rec.ContentType, &rec.Location, &rec.Body, &lockedAt, &createdAt, &expiresAt)
-	rec.LockedAt, rec.CreatedAt, rec.ExpiresAt = fromMicros(lockedAt), fromMicros(createdAt), fromMicros(expiresAt)
-	return rec, err
+	s := idemScan{rec: idempotency.Record{Scope: scope, Key: key}}
+	err := r.QueryRowContext(ctx, `SELECT `+idemColumns+` FROM idempotency_keys WHERE scope = $1 AND key = $2`+suffix, scope, key).Scan(s.dest()...)
+	return s.record(), err
+}
+
+// idemReadAll reads the records of (scope, key) tuples, up to 256, in one
+// statement.
+func idemReadAll(ctx context.Context, r Reader, tuples [][]any) (map[idemKey]idempotency.Record, error) {
+	in, args := "", []any(nil)
+	for in, args = range inTupleLists(tuples, 1) {
+		break
+	}
+	rows, err := r.QueryContext(ctx, `SELECT scope, key, `+idemColumns+` FROM idempotency_keys WHERE (scope, key) IN `+in, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[idemKey]idempotency.Record, len(tuples))
+	for rows.Next() {
+		var s idemScan
+		if err := rows.Scan(append([]any{&s.rec.Scope, &s.rec.Key}, s.dest()...)...); err != nil {
+			return nil, err
+		}
+		out[idemKey{s.rec.Scope, s.rec.Key}] = s.record()
+	}
+	return out, rows.Err()
 }
 
 // CompleteAll implements idempotency.Store: one UPDATE per chunk of keys.

@@ -107,6 +107,9 @@ var errOrderNotFound = shopd.TypedErrorf(shopd.ENOTFOUND, "order-not-found", "No
 
 // Order implements order.Store.
 func (s *OrderStore) Order(ctx context.Context, id string) (order.Order, error) {
+	if s.db.batch.orders != nil {
+		return s.db.batch.orders.Do(ctx, id) // coalesced.go
+	}
 	return readOrder(ctx, s.db.reader(), id)
 }
 

@@ -42,6 +42,7 @@ type DB struct {
 	group   *txGroup // SQLite: the writer that commits transactions in groups
 	clock   shopd.Clock
 	source  string
+	batch   coalesced // concurrent calls made one (coalesced.go)
 }
 
 // Options tune Open. The zero value is fine.
@@ -93,7 +94,9 @@ func openPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("sqlstore: connect to PostgreSQL at %s: %w", redactURL(url), err)
 	}
-	return &DB{dialect: Postgres, write: db, read: db, pool: pool, clock: opts.Clock, source: redactURL(url)}, nil
+	out := &DB{dialect: Postgres, write: db, read: db, pool: pool, clock: opts.Clock, source: redactURL(url)}
+	out.coalesce()
+	return out, nil
 }
 
 func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
@@ -134,6 +137,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetConnMaxIdleTime(0)
 	db := &DB{dialect: SQLite, write: write, read: read, clock: opts.Clock, source: path}
 	db.group = newTxGroup(db)
+	db.coalesce()
 	return db, nil
 }
 
