@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -1015,13 +1016,26 @@ func (tx *Tx) CommitReservations(ctx context.Context, references []string) ([]st
 }
 
 // invCommitLines turns locked active reservation lines (in routing order)
-// into sales: one update per stock row for all its lines, a sale movement
-// per line (with the on-hand figure after it), and the lines marked
-// committed.
+// into sales: the lines marked committed, one update per stock row for all
+// its lines, and a sale movement per line with the on-hand figure after it,
+// computed from the updated row in the same statement. Nothing is read
+// back, so in a pipeline (Tx.Pipeline) the writes go together, and the
+// stock rows — a drop's hot row, which every checkout's placement also
+// needs — are taken last, locked only until the commit.
 func invCommitLines(ctx context.Context, tx *Tx, lines []invActive) error {
 	now := micros(tx.Now())
-	var movements [][]any
 	refs := map[string]bool{}
+	for _, l := range lines {
+		refs[l.reference] = true
+	}
+	ids := slices.Sorted(maps.Keys(refs))
+	for in, args := range inLists(ids, 2) {
+		if err := tx.exec(ctx, nil, `UPDATE stock_reservations SET state = 'committed', updated_at = $1
+			WHERE reference IN `+in+` AND state = 'active'`, append([]any{now}, args...)...); err != nil {
+			return err
+		}
+	}
+	var movements [][]any
 	for i := 0; i < len(lines); {
 		j := i + 1
 		total := lines[i].quantity
@@ -1029,32 +1043,27 @@ func invCommitLines(ctx context.Context, tx *Tx, lines []invActive) error {
 			total += lines[j].quantity
 			j++
 		}
-		var onHand int64
-		err := tx.QueryRowContext(ctx, `UPDATE stock SET on_hand = on_hand - $3, reserved = reserved - $3, updated_at = $4
-			WHERE sku = $1 AND warehouse_id = $2 AND reserved >= $3 RETURNING on_hand`, lines[i].sku, lines[i].w.id, total, now).Scan(&onHand)
-		if err != nil {
-			return fmt.Errorf("sqlstore: commit reservation %s: %w", lines[i].id, err)
+		// The row is locked (CommitReservations): it must change (a guard).
+		if err := tx.exec(ctx, rowCount(1, "stock rows of reservation "+lines[i].id), `UPDATE stock SET on_hand = on_hand - $3,
+			reserved = reserved - $3, updated_at = $4 WHERE sku = $1 AND warehouse_id = $2 AND reserved >= $3`,
+			lines[i].sku, lines[i].w.id, total, now); err != nil {
+			return err
 		}
-		after := onHand + total // the figure before this row's sales, counted down line by line
+		after := total // above the row's final on-hand, counted down line by line
 		for _, l := range lines[i:j] {
 			after -= l.quantity
-			movements = append(movements, []any{shopd.NewID(inventory.MovementPrefix), l.sku, l.w.id, string(inventory.KindSale),
-				-l.quantity, after, l.reference, "", "", now})
-			refs[l.reference] = true
+			movements = append(movements, []any{shopd.NewID(inventory.MovementPrefix), l.sku, l.w.id, -l.quantity, after, l.reference})
 		}
 		i = j
 	}
-	if err := tx.insertRows(ctx, `INSERT INTO stock_movements (id, sku, warehouse_id, kind, delta, on_hand_after, reference, note, staff_key_id, created_at) VALUES `, movements); err != nil {
-		return err
-	}
-	ids := make([]string, 0, len(refs))
-	for r := range refs {
-		ids = append(ids, r)
-	}
-	slices.Sort(ids)
-	for in, args := range inLists(ids, 2) {
-		if _, err := tx.ExecContext(ctx, `UPDATE stock_reservations SET state = 'committed', updated_at = $1
-			WHERE reference IN `+in+` AND state = 'active'`, append([]any{now}, args...)...); err != nil {
+	cols := []column{{"id", "TEXT"}, {"sku", "TEXT"}, {"warehouse_id", "TEXT"}, {"delta", "BIGINT"}, {"above", "BIGINT"}, {"reference", "TEXT"}}
+	for chunk := range chunks(tx, movements, len(cols), 400) {
+		with, args := tx.valuesCTE("v", cols, chunk)
+		if err := tx.exec(ctx, rowCount(len(chunk), "sale movements"), with+` INSERT INTO stock_movements
+			(id, sku, warehouse_id, kind, delta, on_hand_after, reference, note, staff_key_id, created_at)
+			SELECT v.id, v.sku, v.warehouse_id, 'sale', v.delta, s.on_hand + v.above, v.reference, '', '', `+
+			tx.placeholder(len(args)+1, "BIGINT")+` FROM v JOIN stock s ON s.sku = v.sku AND s.warehouse_id = v.warehouse_id`,
+			append(args, now)...); err != nil {
 			return err
 		}
 	}
