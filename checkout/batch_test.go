@@ -2,6 +2,8 @@ package checkout_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -233,4 +235,79 @@ func sum(t *testing.T, db *sqlstore.DB, query string, args ...any) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// staleTx changes the stock after a batch read it and before its writes
+// reach the database.
+type staleTx struct {
+	checkout.Tx
+	change func(ctx context.Context) error
+}
+
+func (s staleTx) ReserveStocks(ctx context.Context, reqs []inventory.ReserveRequest) ([]error, error) {
+	errs, err := s.Tx.ReserveStocks(ctx, reqs)
+	if err == nil {
+		err = s.change(ctx)
+	}
+	return errs, err
+}
+
+// TestPlaceOrdersStaleLevels: a batch reads stock without a lock, so the
+// levels may change before its writes arrive (here staff count 3 of the
+// 5 units lost). The batch routed 4 units on the old levels; its stock
+// UPDATE finds 3 available and fails the whole transaction instead of
+// overselling, and the Placer then places each checkout alone: 3 placed,
+// 1 out of stock. The change comes from another connection, which the
+// read did not lock out. PostgreSQL only: on SQLite the one writer runs a
+// batch's read and writes back to back, and nothing can come between.
+func TestPlaceOrdersStaleLevels(t *testing.T) {
+	if !slices.Contains(storetest.Engines(t), sqlstore.Postgres) {
+		t.Skip("PostgreSQL only (SHOPD_TEST_DATABASE_URL); CI sets it")
+	}
+	db := storetest.Open(t, sqlstore.Postgres)
+	ctx := context.Background()
+	f := newShop(t, db)
+	sku := f.skus[0]
+	if _, err := f.inventory.CreateWarehouse(ctx, inventory.NewWarehouse{Code: "east", Name: "east", Markets: []string{"us"}, Priority: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.inventory.Receive(ctx, inventory.Receipt{Warehouse: "east", SKU: sku, Quantity: 5}); err != nil {
+		t.Fatal(err)
+	}
+	const lose = `UPDATE stock SET on_hand = on_hand - 2 WHERE sku = $1`
+	pls := make([]checkout.Placement, 4)
+	for i := range pls {
+		pl, err := f.placement(sku)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pls[i] = pl
+	}
+	err := db.Checkout().InTx(ctx, func(tx checkout.Tx) error {
+		_, err := checkout.PlaceOrders(ctx, staleTx{Tx: tx, change: func(ctx context.Context) error {
+			return db.InTx(ctx, func(other *sqlstore.Tx) error {
+				_, err := other.ExecContext(ctx, lose, sku)
+				return err
+			})
+		}}, pls)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "stock rows") {
+		t.Fatalf("a batch routed on stale levels: %v, want its stock UPDATE to fail the transaction", err)
+	}
+	if n := sum(t, db, `SELECT COUNT(*) FROM orders`); n != 0 {
+		t.Fatalf("%d orders left by the failed batch", n)
+	}
+	p := checkout.NewPlacer(db.Checkout(), 1)
+	defer p.Close()
+	outcomes := map[string]int{}
+	for _, pl := range pls {
+		outcomes[shopd.ErrorType(p.Place(ctx, pl))]++
+	}
+	if outcomes[""] != 3 || outcomes["out-of-stock"] != 1 {
+		t.Fatalf("outcomes %v, want 3 placed and 1 out of stock", outcomes)
+	}
+	if onHand, reserved := sum(t, db, `SELECT on_hand FROM stock WHERE sku = $1`, sku), sum(t, db, `SELECT reserved FROM stock WHERE sku = $1`, sku); onHand != 3 || reserved != 3 {
+		t.Fatalf("on hand %d, reserved %d; want 3 and 3", onHand, reserved)
+	}
 }

@@ -1021,7 +1021,7 @@ func (tx *Tx) CommitReservations(ctx context.Context, references []string) ([]st
 // computed from the updated row in the same statement. Nothing is read
 // back, so in a pipeline (Tx.Pipeline) the writes go together, and the
 // stock rows — a drop's hot row, which every checkout's placement also
-// needs — are taken last, locked only until the commit.
+// needs — are taken last (execLast), locked only until the commit.
 func invCommitLines(ctx context.Context, tx *Tx, lines []invActive) error {
 	now := micros(tx.Now())
 	refs := map[string]bool{}
@@ -1044,7 +1044,7 @@ func invCommitLines(ctx context.Context, tx *Tx, lines []invActive) error {
 			j++
 		}
 		// The row is locked (CommitReservations): it must change (a guard).
-		if err := tx.exec(ctx, rowCount(1, "stock rows of reservation "+lines[i].id), `UPDATE stock SET on_hand = on_hand - $3,
+		if err := tx.execLast(ctx, rowCount(1, "stock rows of reservation "+lines[i].id), `UPDATE stock SET on_hand = on_hand - $3,
 			reserved = reserved - $3, updated_at = $4 WHERE sku = $1 AND warehouse_id = $2 AND reserved >= $3`,
 			lines[i].sku, lines[i].w.id, total, now); err != nil {
 			return err
@@ -1059,7 +1059,7 @@ func invCommitLines(ctx context.Context, tx *Tx, lines []invActive) error {
 	cols := []column{{"id", "TEXT"}, {"sku", "TEXT"}, {"warehouse_id", "TEXT"}, {"delta", "BIGINT"}, {"above", "BIGINT"}, {"reference", "TEXT"}}
 	for chunk := range chunks(tx, movements, len(cols), 400) {
 		with, args := tx.valuesCTE("v", cols, chunk)
-		if err := tx.exec(ctx, rowCount(len(chunk), "sale movements"), with+` INSERT INTO stock_movements
+		if err := tx.execLast(ctx, rowCount(len(chunk), "sale movements"), with+` INSERT INTO stock_movements
 			(id, sku, warehouse_id, kind, delta, on_hand_after, reference, note, staff_key_id, created_at)
 			SELECT v.id, v.sku, v.warehouse_id, 'sale', v.delta, s.on_hand + v.above, v.reference, '', '', `+
 			tx.placeholder(len(args)+1, "BIGINT")+` FROM v JOIN stock s ON s.sku = v.sku AND s.warehouse_id = v.warehouse_id`,

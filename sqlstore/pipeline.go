@@ -68,6 +68,19 @@ func (tx *Tx) exec(ctx context.Context, check func(rows int64) error, query stri
 	return check(n)
 }
 
+// execLast is exec for a write of a hot row — a drop's stock, which every
+// placement and settlement of its checkouts updates: queued, it goes after
+// every write queued with it, even later ones, so that its row lock is
+// taken at the end of the round trip and held only until the commit.
+// Statements still see it: a read sends the whole queue first.
+func (tx *Tx) execLast(ctx context.Context, check func(rows int64) error, query string, args ...any) error {
+	if tx.pipelining {
+		tx.last = append(tx.last, pending{query, args, check, tx.mapErr})
+		return nil
+	}
+	return tx.exec(ctx, check, query, args...)
+}
+
 // errorsMapped runs fn with its writes' errors turned into the store's
 // own by m — a unique violation into a typed conflict, say — also those
 // of writes that fn queued and that fail only later.
@@ -113,8 +126,8 @@ func rowCount(want int, what string) func(int64) error {
 // tx.failed: PostgreSQL has aborted the transaction, and the statements
 // after it must not be mistaken for its cause.
 func (tx *Tx) flush(ctx context.Context) error {
-	queue := tx.queue
-	tx.queue = nil
+	queue := append(tx.queue, tx.last...)
+	tx.queue, tx.last = nil, nil
 	if len(queue) == 0 {
 		return nil
 	}
@@ -151,7 +164,7 @@ func (tx *Tx) flush(ctx context.Context) error {
 
 // flushFirst sends the queue before a statement that answers something.
 func (tx *Tx) flushFirst(ctx context.Context) {
-	if len(tx.queue) > 0 {
+	if len(tx.queue)+len(tx.last) > 0 {
 		_ = tx.flush(ctx) // kept in tx.failed; the statement then fails on the aborted transaction
 	}
 }

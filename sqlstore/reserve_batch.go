@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"slices"
+	"strconv"
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/inventory"
@@ -11,12 +12,21 @@ import (
 // ReserveStocks reserves stock for many requests at once — a batch of
 // concurrent checkouts — with the outcome ReserveStock would give each in
 // turn, in a few statements for the whole batch: the stock rows of all
-// their SKUs are locked once, in routing order (the order CommitReservations
-// locks them, so the two never deadlock), the requests are routed in
-// memory in their order, each whole or not at all, each touched row gets
-// one UPDATE for the sum of its reservations and all reservation rows are
-// inserted together. A drop's hot SKU thus costs one row update per batch
-// instead of one per checkout, and its row lock is taken once.
+// their SKUs are read once, the requests are routed in memory in their
+// order, each whole or not at all, each touched row gets one UPDATE for the
+// sum of its reservations and all reservation rows are inserted together.
+// A drop's hot SKU thus costs one row update per batch instead of one per
+// checkout.
+//
+// The rows are read without a lock, and each row's UPDATE re-checks its
+// availability (PostgreSQL re-evaluates the condition on the row as it
+// stands once it holds the lock) and must change it: levels that changed
+// since the read so that the reservations no longer fit fail the whole
+// transaction rather than oversell (the Placer then places each checkout
+// alone). So the hot row is locked from its UPDATE, sent last (execLast),
+// to the commit, not across the round trips of the batch. The UPDATEs go
+// in routing order, the order CommitReservations updates rows in, so the
+// two never deadlock.
 //
 // errs[i] is request i's own failure (invalid, or out of stock: nothing
 // of it is written); err is the store's, which leaves the transaction
@@ -41,7 +51,7 @@ func (tx *Tx) ReserveStocks(ctx context.Context, reqs []inventory.ReserveRequest
 			skus = append(skus, l.SKU)
 		}
 	}
-	rows, err := invLockSKUs(ctx, tx, slices.Compact(slices.Sorted(slices.Values(skus))))
+	rows, err := invReadSKUs(ctx, tx, slices.Compact(slices.Sorted(slices.Values(skus))))
 	if err != nil {
 		return nil, err
 	}
@@ -76,8 +86,8 @@ func (tx *Tx) ReserveStocks(ctx context.Context, reqs []inventory.ReserveRequest
 // invKey names a stock row.
 type invKey struct{ sku, warehouseID string }
 
-// invLocked is a stock row locked for a batch of reservations: its levels
-// when locked and the units the batch takes from it.
+// invLocked is a stock row read for a batch of reservations: its levels
+// when read and the units the batch takes from it.
 type invLocked struct {
 	w     invWarehouse
 	row   invRow
@@ -86,14 +96,12 @@ type invLocked struct {
 
 func (l *invLocked) available() int64 { return max(0, l.row.available()-l.taken) }
 
-// invLockSKUs locks every stock row of the SKUs (sorted), in routing order.
-func invLockSKUs(ctx context.Context, tx *Tx, skus []string) (map[invKey]*invLocked, error) {
+// invReadSKUs reads every stock row of the SKUs (sorted), without a lock.
+func invReadSKUs(ctx context.Context, tx *Tx, skus []string) (map[invKey]*invLocked, error) {
 	out := make(map[invKey]*invLocked, len(skus))
-	lock := tx.Dialect().ForUpdateOf("s")
 	for in, args := range inLists(skus, 1) {
 		rows, err := tx.QueryContext(ctx, `SELECT s.sku, w.id, w.code, w.priority, s.on_hand, s.reserved, s.low_stock_threshold
-			FROM stock s JOIN warehouses w ON w.id = s.warehouse_id
-			WHERE s.sku IN `+in+` ORDER BY s.sku, w.priority, w.code, w.id`+lock, args...)
+			FROM stock s JOIN warehouses w ON w.id = s.warehouse_id WHERE s.sku IN `+in, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -159,9 +167,10 @@ func invAllocate(route []invWarehouse, lines []inventory.MergedLine, rows map[in
 	return out, nil
 }
 
-// invTakeRows reserves what a batch took of each locked row: one UPDATE
-// for all rows (each still conditional, as a guard), and inventory.low for
-// rows that crossed their threshold.
+// invTakeRows reserves what a batch took of each row read: an UPDATE per
+// row, in routing order, each conditional on the row's availability as it
+// stands and required to change it (see ReserveStocks), and inventory.low
+// for rows that crossed their threshold.
 func invTakeRows(ctx context.Context, tx *Tx, rows map[invKey]*invLocked, now int64) error {
 	var keys []invKey
 	for k, l := range rows {
@@ -169,22 +178,13 @@ func invTakeRows(ctx context.Context, tx *Tx, rows map[invKey]*invLocked, now in
 			keys = append(keys, k)
 		}
 	}
-	if len(keys) == 0 {
-		return nil
-	}
 	slices.SortFunc(keys, func(a, b invKey) int {
 		return invRouteCmp(a.sku, rows[a].w, b.sku, rows[b].w)
 	})
-	values := make([][]any, len(keys))
-	for i, k := range keys {
-		values[i] = []any{k.sku, k.warehouseID, rows[k].taken}
-	}
-	for chunk := range chunks(tx, values, 3, 300) {
-		with, args := tx.valuesCTE("v", []column{{"sku", "TEXT"}, {"warehouse_id", "TEXT"}, {"quantity", "BIGINT"}}, chunk)
-		// The rows are locked: every one of them must change (a guard).
-		if err := tx.exec(ctx, rowCount(len(chunk), "locked stock rows"), with+` UPDATE stock SET reserved = stock.reserved + v.quantity, updated_at = `+
-			tx.placeholder(len(args)+1, "BIGINT")+` FROM v WHERE stock.sku = v.sku AND stock.warehouse_id = v.warehouse_id
-			AND stock.on_hand - stock.reserved >= v.quantity`, append(args, now)...); err != nil {
+	for _, k := range keys {
+		if err := tx.execLast(ctx, rowCount(1, "stock rows with "+strconv.FormatInt(rows[k].taken, 10)+" units of "+k.sku+" available"),
+			`UPDATE stock SET reserved = reserved + $3, updated_at = $4 WHERE sku = $1 AND warehouse_id = $2 AND on_hand - reserved >= $3`,
+			k.sku, k.warehouseID, rows[k].taken, now); err != nil {
 			return err
 		}
 	}

@@ -22,6 +22,7 @@ type Tx struct {
 	conn       *sql.Conn
 	pipelining bool
 	queue      []pending
+	last       []pending         // queued to go after queue (execLast)
 	mapErr     func(error) error // see errorsMapped
 	failed     error             // a pipelined write's error (the transaction's cause of failure)
 }
