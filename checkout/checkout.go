@@ -86,6 +86,7 @@ type Reservations interface {
 // Payments prepares and takes payments.
 type Payments interface {
 	Prepare(req payment.Request) (payment.Payment, error)
+	Leased(p payment.Payment) payment.Payment
 	NewBatch(ctx context.Context, opts payment.BatchOptions, report func(payment.Payment, error)) *payment.Batch
 	OnSettleBatch(h payment.BatchSettleHook)
 }
@@ -139,15 +140,16 @@ func (s *Service) Close() {
 }
 
 // execute takes a placed order's payment as payment.Service.Execute does,
-// in a batch with the other checkouts': their leases are claimed
-// together and their outcomes recorded together, orders moved by one
-// settle hook call (settled).
-func (s *Service) execute(id string) (payment.Payment, error) {
+// in a batch with the other checkouts': the payment was committed with its
+// lease (payment.Service.Leased), so the gateway is called at once, and
+// the outcomes are recorded together, orders moved by one settle hook call
+// (settled).
+func (s *Service) execute(p payment.Payment) (payment.Payment, error) {
 	ch := make(chan charged, 1)
 	s.mu.Lock()
-	s.waiting[id] = ch
+	s.waiting[p.ID] = ch
 	s.mu.Unlock()
-	s.charges.Submit([]string{id})
+	s.charges.SubmitLeased([]payment.Payment{p})
 	c := <-ch
 	return c.p, c.err
 }
@@ -203,6 +205,7 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	p = s.payments.Leased(p)
 	o.PaymentID = p.ID
 	rr, err := s.stock.NewReserveRequest(o.ID, o.Market, lines)
 	if err != nil {
@@ -216,7 +219,7 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Result, error) {
 		pl.Key.Claimed = true
 	}
 	shopd.CrashPoint("checkout.committed") // order, payment row and reservation committed; gateway not called
-	paid, perr := s.execute(p.ID)
+	paid, perr := s.execute(p)
 	res := Result{Payment: paid}
 	// The settle hook moved the order; read it back as it now stands.
 	if res.Order, err = s.store.Order(context.WithoutCancel(ctx), o.ID); err != nil {

@@ -61,7 +61,7 @@ type Batch struct {
 	ctx     context.Context
 	opts    BatchOptions
 	report  func(Payment, error)
-	queue   chan []string
+	queue   chan []submission
 	results chan callResult
 	slots   chan struct{}
 	calls   sync.WaitGroup
@@ -91,7 +91,7 @@ func (s *Service) NewBatch(ctx context.Context, opts BatchOptions, report func(P
 	}
 	b := &Batch{
 		s: s, ctx: context.WithoutCancel(ctx), opts: opts, report: report,
-		queue: make(chan []string, 1), results: make(chan callResult, opts.Concurrency),
+		queue: make(chan []submission, 1), results: make(chan callResult, opts.Concurrency),
 		slots: make(chan struct{}, opts.Concurrency), done: make(chan struct{}), limiters: map[string]*limiter{},
 	}
 	go b.dispatch()
@@ -103,8 +103,37 @@ func (s *Service) NewBatch(ctx context.Context, opts BatchOptions, report func(P
 // batch is busy with the payments submitted before (at most one group
 // waits), which paces the caller to the gateway.
 func (b *Batch) Submit(ids []string) {
-	if len(ids) > 0 {
-		b.queue <- ids
+	subs := make([]submission, len(ids))
+	for i, id := range ids {
+		subs[i] = submission{id: id}
+	}
+	b.submit(subs)
+}
+
+// SubmitLeased is Submit for payments committed with their lease taken
+// (Service.Leased): they are called with no claim transaction of their
+// own, if their lease still covers a call as a fresh claim's would (less
+// half its margin, the time the payment took to be committed); else they
+// are claimed as Submit's are, which fails while the lease lasts (the
+// reconciler settles them once it lapses).
+func (b *Batch) SubmitLeased(ps []Payment) {
+	subs := make([]submission, len(ps))
+	for i := range ps {
+		subs[i] = submission{id: ps[i].ID, leased: &ps[i]}
+	}
+	b.submit(subs)
+}
+
+// submission is a payment to execute: its ID, or the payment itself if it
+// was committed leased.
+type submission struct {
+	id     string
+	leased *Payment
+}
+
+func (b *Batch) submit(subs []submission) {
+	if len(subs) > 0 {
+		b.queue <- subs
 	}
 }
 
@@ -117,13 +146,13 @@ func (b *Batch) Close() {
 // dispatch claims queued payments as call slots free up and starts their
 // calls.
 func (b *Batch) dispatch() {
-	for ids := range b.queue {
-		ids = b.gather(ids)
-		for len(ids) > 0 {
+	for subs := range b.queue {
+		subs = b.gather(subs)
+		for len(subs) > 0 {
 			b.slots <- struct{}{} // one free slot at least
 			n := 1
 		more:
-			for n < len(ids) {
+			for n < len(subs) {
 				select {
 				case b.slots <- struct{}{}:
 					n++
@@ -131,8 +160,8 @@ func (b *Batch) dispatch() {
 					break more
 				}
 			}
-			b.start(ids[:n])
-			ids = ids[n:]
+			b.start(subs[:n])
+			subs = subs[n:]
 		}
 	}
 	b.calls.Wait()
@@ -141,39 +170,49 @@ func (b *Batch) dispatch() {
 
 // gather adds the payments of Submits waiting now, so that many callers
 // submitting a payment each (checkouts) are claimed together.
-func (b *Batch) gather(ids []string) []string {
-	for len(ids) < maxRecordBatch {
+func (b *Batch) gather(subs []submission) []submission {
+	for len(subs) < maxRecordBatch {
 		select {
 		case more, ok := <-b.queue:
 			if !ok {
-				return ids
+				return subs
 			}
-			ids = append(slices.Clip(ids), more...)
+			subs = append(slices.Clip(subs), more...)
 		default:
-			return ids
+			return subs
 		}
 	}
-	return ids
+	return subs
 }
 
 // start claims payments, one slot held for each, and calls the gateway for
-// those it leased.
-func (b *Batch) start(ids []string) {
+// those it leased and those committed leased.
+func (b *Batch) start(subs []submission) {
 	now := b.s.clock.Now()
 	// The lease covers the wait for the rate limit too: behind at most
 	// every other call in flight.
 	until := now.Add(b.s.lease() + b.rateWait(cap(b.slots)))
-	var claimed []Payment
-	err := b.s.store.InTx(b.ctx, func(tx Tx) (err error) {
-		claimed, err = tx.ClaimPayments(b.ctx, ids, now, until, true)
-		return err
-	})
-	if err != nil {
-		claimed = nil
+	var leased []Payment
+	var ids []string
+	for _, s := range subs {
+		if s.leased != nil && !s.leased.LockedUntil.Before(until.Add(-leaseMargin/2)) {
+			leased = append(leased, *s.leased)
+		} else {
+			ids = append(ids, s.id)
+		}
 	}
-	leased := make(map[string]bool, len(claimed))
-	for _, p := range claimed {
-		leased[p.ID] = true
+	var err error
+	if len(ids) > 0 {
+		var claimed []Payment
+		err = b.s.store.InTx(b.ctx, func(tx Tx) (err error) {
+			claimed, err = tx.ClaimPayments(b.ctx, ids, now, until, true)
+			return err
+		})
+		leased = append(leased, claimed...)
+	}
+	called := make(map[string]bool, len(leased))
+	for _, p := range leased {
+		called[p.ID] = true
 		b.calls.Add(1)
 		go func() {
 			defer func() { <-b.slots; b.calls.Done() }()
@@ -181,7 +220,7 @@ func (b *Batch) start(ids []string) {
 		}()
 	}
 	for _, id := range ids {
-		if leased[id] {
+		if called[id] {
 			continue
 		}
 		<-b.slots

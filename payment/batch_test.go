@@ -174,3 +174,60 @@ func TestBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchSubmitLeased: payments committed with their lease (checkout's)
+// are called with no claim of their own (their attempt count stays 1) and
+// charged once; one whose lease no longer covers a call (committed too
+// long ago) is not called but answered in progress, and once its lease
+// lapses the reconciler finds it never charged.
+func TestBatchSubmitLeased(t *testing.T) {
+	ctx := context.Background()
+	for _, d := range storetest.Engines(t) {
+		t.Run(d.String(), func(t *testing.T) {
+			db := storetest.Open(t, d)
+			clock := shopd.NewTestClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+			gw := testgateway.New(db.TestGatewayLedger(), testgateway.Options{Clock: clock})
+			svc := payment.NewService(db.Payments(), clock, payment.WithGateway(gw), payment.WithCallTimeout(2*time.Second))
+			leased := func() payment.Payment {
+				t.Helper()
+				p, err := svc.Prepare(payment.Request{Reference: shopd.NewID("ord"), Amount: shopd.Money{Amount: 1000, Currency: "USD"},
+					Capture: true, Method: payment.Method{Token: "tok_visa"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				p = svc.Leased(p)
+				if err := db.Payments().InTx(ctx, func(tx payment.Tx) error { return tx.InsertPayment(ctx, p) }); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			stale := leased()
+			clock.Advance(6 * time.Second) // of a 12 s lease (2 s call + 10 s margin): 6 s left, under a call and half the margin
+			fresh := []payment.Payment{leased(), leased(), leased()}
+			outcomes := map[string]error{}
+			b := svc.NewBatch(ctx, payment.BatchOptions{Unlimited: true}, func(p payment.Payment, err error) { outcomes[p.ID] = err })
+			b.SubmitLeased(append([]payment.Payment{stale}, fresh...))
+			b.Close()
+			for _, p := range fresh {
+				got, err := svc.Payment(ctx, p.ID)
+				if err != nil || outcomes[p.ID] != nil || got.Status != payment.StatusSucceeded || got.Attempts != 1 {
+					t.Errorf("fresh lease: %s after %d attempts (%v, reported %v); want succeeded after 1, with no claim", got.Status, got.Attempts, err, outcomes[p.ID])
+				}
+			}
+			if err := outcomes[stale.ID]; !errors.Is(err, payment.ErrInProgress) {
+				t.Errorf("stale lease reported %v, want ErrInProgress: no call", err)
+			}
+			_, counts, err := gw.Charges(ctx, testgateway.Filter{Limit: 1})
+			if err != nil || counts.Captured != 3 {
+				t.Fatalf("gateway: %+v (%v); want 3 captured", counts, err)
+			}
+			clock.Advance(6 * time.Second) // the stale lease lapses
+			if n, err := svc.Reconcile(ctx, 0); err != nil || n != 1 {
+				t.Fatalf("reconcile settled %d (%v), want 1", n, err)
+			}
+			if got, err := svc.Payment(ctx, stale.ID); err != nil || got.Status != payment.StatusFailed || got.FailureType != payment.FailureNotCharged {
+				t.Fatalf("stale lease after reconcile: %s %s (%v), want failed, not charged", got.Status, got.FailureType, err)
+			}
+		})
+	}
+}

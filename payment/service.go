@@ -192,6 +192,17 @@ func (s *Service) Prepare(req Request) (Payment, error) {
 	}, nil
 }
 
+// Leased returns a prepared payment with its lease taken, as a claim
+// would take it now, for a caller that commits the payment and executes it
+// at once (checkout, Batch.SubmitLeased): the claim's transaction is saved,
+// and until the lease lapses neither the reconciler nor another caller
+// touches the payment — as after a claim, a crash leaves it to the
+// reconciler once the lease lapses.
+func (s *Service) Leased(p Payment) Payment {
+	p.LockedUntil, p.Attempts = s.clock.Now().Add(s.lease()), 1
+	return p
+}
+
 // Create records a pending payment in a transaction of its own (checkout
 // instead calls Prepare and inserts the payment with its order). EINVALID.
 func (s *Service) Create(ctx context.Context, req Request) (Payment, error) {
