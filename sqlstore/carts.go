@@ -23,13 +23,16 @@ func (db *DB) Carts() *CartStore { return &CartStore{db: db} }
 const cartColumns = `id, market, customer_id, region, discount_code, created_at, updated_at, expires_at`
 
 // CreateCart implements cart.Store. A drop's shoppers each make a cart,
-// so carts are most of its commits: the carts asked for at the same
-// moment are made in one transaction (coalesced.go), and a cart is
+// so carts are most of its commits: on PostgreSQL the carts asked for at
+// the same moment are made in one transaction (coalesced.go), and a cart is
 // neither an order nor a payment, so its commit does not wait for the
 // disk (see Tx.commitLazily).
 func (s *CartStore) CreateCart(ctx context.Context, c cart.Cart) error {
-	_, err := s.db.batch.newCarts.Do(ctx, c)
-	return err
+	if s.db.batch.newCarts != nil {
+		_, err := s.db.batch.newCarts.Do(ctx, c)
+		return err
+	}
+	return s.db.createCarts(ctx, []cart.Cart{c})
 }
 
 // createCarts makes carts in one transaction, their rows in one round
