@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/shopd/shopd"
+	"github.com/shopd/shopd/coalesce"
 	"github.com/shopd/shopd/payment"
 )
 
@@ -146,19 +147,8 @@ type Gateway struct {
 	mu     sync.Mutex
 	rnd    *rand.Rand
 
-	// Charges waiting to be recorded together (BatchLedger), and whether a
-	// caller is recording a group now.
-	recordMu  sync.Mutex
-	toRecord  []*recordCall
-	recording bool
-}
-
-// recordCall is one charge waiting to be recorded, and its outcome.
-type recordCall struct {
-	e    Entry
-	out  Entry
-	err  error
-	done chan struct{}
+	// Charges of concurrent calls, recorded together (BatchLedger).
+	records *coalesce.Batcher[Entry, Entry]
 }
 
 var _ payment.Gateway = (*Gateway)(nil)
@@ -179,8 +169,26 @@ func New(ledger Ledger, opts Options) *Gateway {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	return &Gateway{ledger: ledger, opts: opts, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	g := &Gateway{ledger: ledger, opts: opts, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	if bl, ok := ledger.(BatchLedger); ok {
+		g.records = coalesce.New(maxRecordGroup, func(ctx context.Context, calls []*coalesce.Call[Entry, Entry]) {
+			es := make([]Entry, len(calls))
+			for i, c := range calls {
+				es[i] = c.Req
+			}
+			stored, err := bl.RecordTestCharges(ctx, es)
+			for i, c := range calls {
+				if c.Err = err; err == nil {
+					c.Res = stored[i]
+				}
+			}
+		})
+	}
+	return g
 }
+
+// maxRecordGroup bounds the charges recorded in one transaction.
+const maxRecordGroup = 256
 
 // Name implements payment.Gateway.
 func (g *Gateway) Name() string { return Name }
@@ -307,53 +315,14 @@ func (g *Gateway) Authorize(ctx context.Context, req payment.AuthorizeRequest) (
 }
 
 // record records a charge. With a BatchLedger, the charges of concurrent
-// calls are recorded together: a goroutine, started when the first charge
-// waits and ended when none does, records every charge waiting, group
-// after group; each caller waits for its own.
+// calls are recorded together (package coalesce); each caller waits for
+// its own.
 func (g *Gateway) record(ctx context.Context, e Entry) (Entry, error) {
-	bl, ok := g.ledger.(BatchLedger)
-	if !ok {
+	if g.records == nil {
 		return g.ledger.RecordTestCharge(ctx, e)
 	}
-	c := &recordCall{e: e, done: make(chan struct{})}
-	g.recordMu.Lock()
-	g.toRecord = append(g.toRecord, c)
-	if !g.recording {
-		g.recording = true
-		// One caller's cancellation must not fail the others' charges.
-		go g.recordLoop(context.WithoutCancel(ctx), bl)
-	}
-	g.recordMu.Unlock()
-	<-c.done
-	return c.out, c.err
-}
-
-// recordLoop records the waiting charges until none waits.
-func (g *Gateway) recordLoop(ctx context.Context, bl BatchLedger) {
-	for {
-		g.recordMu.Lock()
-		group := g.toRecord
-		g.toRecord = nil
-		if len(group) == 0 {
-			g.recording = false
-			g.recordMu.Unlock()
-			return
-		}
-		g.recordMu.Unlock()
-		es := make([]Entry, len(group))
-		for i, c := range group {
-			es[i] = c.e
-		}
-		stored, err := bl.RecordTestCharges(ctx, es)
-		for i, c := range group {
-			if err != nil {
-				c.err = err
-			} else {
-				c.out = stored[i]
-			}
-			close(c.done)
-		}
-	}
+	// One caller's cancellation must not fail its charge once sent.
+	return g.records.Do(context.WithoutCancel(ctx), e)
 }
 
 // declineType says whether the request is declined, and how. A non-empty
