@@ -186,6 +186,10 @@ type Tx interface {
 	MarkPaymentsInDoubt(ctx context.Context, ids []string, now time.Time) error
 	// AppendEvents writes events in the transaction, as AppendEvent does.
 	AppendEvents(ctx context.Context, es []event.Event) error
+	// Pipeline runs fn with the transaction's writes that nothing reads
+	// back sent to the database together; any failure among them is
+	// Pipeline's and fails the transaction (see sqlstore.Tx.Pipeline).
+	Pipeline(ctx context.Context, fn func() error) error
 	// UpdatePaymentStatus moves a payment from one settled status to
 	// another (capture, void); ok is false if it was not in status from.
 	UpdatePaymentStatus(ctx context.Context, id string, from, to Status, captured int64, now time.Time) (ok bool, err error)

@@ -55,6 +55,14 @@ func (d Dialect) SkipLocked() string {
 	return ""
 }
 
+// SkipLockedOf is SkipLocked for the rows of one table of a join.
+func (d Dialect) SkipLockedOf(table string) string {
+	if d == Postgres {
+		return " FOR UPDATE OF " + table + " SKIP LOCKED"
+	}
+	return ""
+}
+
 // isUniqueViolation reports whether err is a unique or primary-key violation,
 // by typed driver codes, never by message text.
 func isUniqueViolation(err error) bool {
