@@ -435,34 +435,33 @@ func (s *Service) settled(ctx context.Context, ptx payment.Tx, ps []payment.Paym
 		}
 		moved, events = append(moved, o), append(events, e)
 	}
-	// Nothing written from here is read back: the writes go to the
-	// database together, the stock rows (a drop's hot row) last, so that
-	// they stay locked for the shortest time (Tx.Pipeline).
-	return tx.Pipeline(ctx, func() error {
-		if err := tx.UpdateOrderStatuses(ctx, moved); err != nil {
-			return err
-		}
-		if err := tx.AppendEvents(ctx, events); err != nil {
-			return err
-		}
-		lost, err := tx.CommitReservations(ctx, paid)
+	// The settling transaction pipelines its writes (payment.Service):
+	// nothing written here is read back, and the reservations' stock rows
+	// (a drop's hot row) are queued last (sqlstore's Tx.execLast), so that
+	// they stay locked for the shortest time.
+	if err := tx.UpdateOrderStatuses(ctx, moved); err != nil {
+		return err
+	}
+	if err := tx.AppendEvents(ctx, events); err != nil {
+		return err
+	}
+	lost, err := tx.CommitReservations(ctx, paid)
+	if err != nil {
+		return err
+	}
+	events = events[:0]
+	for _, id := range lost {
+		// The payment settled after the reservation lapsed (the shop was
+		// down longer than the reservation TTL). The money is taken, so the
+		// order stands; staff restock or refund it.
+		i := slices.IndexFunc(moved, func(o order.Order) bool { return o.ID == id })
+		e, err := event.New("order.reservation_lost", id, moved[i], now)
 		if err != nil {
 			return err
 		}
-		events = events[:0]
-		for _, id := range lost {
-			// The payment settled after the reservation lapsed (the shop was
-			// down longer than the reservation TTL). The money is taken, so the
-			// order stands; staff restock or refund it.
-			i := slices.IndexFunc(moved, func(o order.Order) bool { return o.ID == id })
-			e, err := event.New("order.reservation_lost", id, moved[i], now)
-			if err != nil {
-				return err
-			}
-			events = append(events, e)
-		}
-		return tx.AppendEvents(ctx, events)
-	})
+		events = append(events, e)
+	}
+	return tx.AppendEvents(ctx, events)
 }
 
 // Releaser is what GiveBack changes; checkout's Tx is one.

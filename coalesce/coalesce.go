@@ -28,6 +28,15 @@ type Call[Req, Res any] struct {
 	lead chan struct{} // closed when this caller is to run the batches
 }
 
+// Reqs returns the requests of calls, in their order.
+func Reqs[Req, Res any](calls []*Call[Req, Res]) []Req {
+	reqs := make([]Req, len(calls))
+	for i, c := range calls {
+		reqs[i] = c.Req
+	}
+	return reqs
+}
+
 // A Batcher runs calls in batches through its function. Its zero value is
 // not usable; make one with New.
 type Batcher[Req, Res any] struct {

@@ -192,11 +192,11 @@ func (b *Batch) start(subs []submission) {
 	// The lease covers the wait for the rate limit too: behind at most
 	// every other call in flight.
 	until := now.Add(b.s.lease() + b.rateWait(cap(b.slots)))
-	var leased []Payment
+	var ready []Payment
 	var ids []string
 	for _, s := range subs {
 		if s.leased != nil && !s.leased.LockedUntil.Before(until.Add(-leaseMargin/2)) {
-			leased = append(leased, *s.leased)
+			ready = append(ready, *s.leased)
 		} else {
 			ids = append(ids, s.id)
 		}
@@ -208,10 +208,10 @@ func (b *Batch) start(subs []submission) {
 			claimed, err = tx.ClaimPayments(b.ctx, ids, now, until, true)
 			return err
 		})
-		leased = append(leased, claimed...)
+		ready = append(ready, claimed...)
 	}
-	called := make(map[string]bool, len(leased))
-	for _, p := range leased {
+	called := make(map[string]bool, len(ready))
+	for _, p := range ready {
 		called[p.ID] = true
 		b.calls.Add(1)
 		go func() {
@@ -318,28 +318,24 @@ func (b *Batch) recordGroup(group []callResult) {
 		return
 	}
 	var settled []Payment
-	// The writes go to the database with the next read, the hooks' first
-	// (Tx.Pipeline): a round trip fewer per group for each.
-	err := b.s.store.InTx(b.ctx, func(tx Tx) error {
-		return tx.Pipeline(b.ctx, func() (err error) {
-			settled = nil
-			if err := tx.MarkPaymentsInDoubt(b.ctx, doubt, now); err != nil {
+	err := b.s.inSettleTx(b.ctx, func(tx Tx) (err error) {
+		settled = nil
+		if err := tx.MarkPaymentsInDoubt(b.ctx, doubt, now); err != nil {
+			return err
+		}
+		if settled, err = tx.SettlePayments(b.ctx, sts); err != nil || len(settled) == 0 {
+			return err
+		}
+		es := make([]event.Event, len(settled))
+		for i, p := range settled {
+			if es[i], err = event.New(settledEvents[p.Status], p.ID, eventOf(p), p.UpdatedAt); err != nil {
 				return err
 			}
-			if settled, err = tx.SettlePayments(b.ctx, sts); err != nil || len(settled) == 0 {
-				return err
-			}
-			es := make([]event.Event, len(settled))
-			for i, p := range settled {
-				if es[i], err = event.New(settledEvents[p.Status], p.ID, eventOf(p), p.UpdatedAt); err != nil {
-					return err
-				}
-			}
-			if err := tx.AppendEvents(b.ctx, es); err != nil {
-				return err
-			}
-			return b.s.runHooks(b.ctx, tx, settled)
-		})
+		}
+		if err := tx.AppendEvents(b.ctx, es); err != nil {
+			return err
+		}
+		return b.s.runHooks(b.ctx, tx, settled)
 	})
 	if err != nil {
 		for _, r := range pending {

@@ -11,6 +11,7 @@ import (
 	"github.com/shopd/shopd/event"
 	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/payment/testgateway"
+	"github.com/shopd/shopd/sqlstore"
 	"github.com/shopd/shopd/sqlstore/storetest"
 )
 
@@ -23,10 +24,7 @@ func TestBatch(t *testing.T) {
 	ctx := context.Background()
 	for _, d := range storetest.Engines(t) {
 		t.Run(d.String(), func(t *testing.T) {
-			db := storetest.Open(t, d)
-			clock := shopd.NewTestClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
-			gw := testgateway.New(db.TestGatewayLedger(), testgateway.Options{Clock: clock, RateLimit: 40})
-			svc := payment.NewService(db.Payments(), clock, payment.WithGateway(gw), payment.WithCallTimeout(2*time.Second))
+			db, clock, gw, svc := batchEnv(t, d, testgateway.Options{RateLimit: 40})
 			var mu sync.Mutex
 			hooked := map[string]int{}
 			svc.OnSettleBatch(func(ctx context.Context, tx payment.Tx, ps []payment.Payment) error {
@@ -184,10 +182,7 @@ func TestBatchSubmitLeased(t *testing.T) {
 	ctx := context.Background()
 	for _, d := range storetest.Engines(t) {
 		t.Run(d.String(), func(t *testing.T) {
-			db := storetest.Open(t, d)
-			clock := shopd.NewTestClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
-			gw := testgateway.New(db.TestGatewayLedger(), testgateway.Options{Clock: clock})
-			svc := payment.NewService(db.Payments(), clock, payment.WithGateway(gw), payment.WithCallTimeout(2*time.Second))
+			db, clock, gw, svc := batchEnv(t, d, testgateway.Options{})
 			leased := func() payment.Payment {
 				t.Helper()
 				p, err := svc.Prepare(payment.Request{Reference: shopd.NewID("ord"), Amount: shopd.Money{Amount: 1000, Currency: "USD"},
@@ -230,4 +225,15 @@ func TestBatchSubmitLeased(t *testing.T) {
 			}
 		})
 	}
+}
+
+// batchEnv is a fresh database on engine d with a test clock, the test
+// gateway (opts, on that clock) and a payment service with a 2 s call
+// timeout (a 12 s lease).
+func batchEnv(t *testing.T, d sqlstore.Dialect, opts testgateway.Options) (*sqlstore.DB, *shopd.TestClock, *testgateway.Gateway, *payment.Service) {
+	db := storetest.Open(t, d)
+	clock := shopd.NewTestClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	opts.Clock = clock
+	gw := testgateway.New(db.TestGatewayLedger(), opts)
+	return db, clock, gw, payment.NewService(db.Payments(), clock, payment.WithGateway(gw), payment.WithCallTimeout(2*time.Second))
 }

@@ -347,7 +347,7 @@ func settlementOf(ch Charge, now time.Time) (Settlement, error) {
 // is written and the payment is returned as that caller left it.
 func (s *Service) settle(ctx context.Context, id string, st Settlement) (Payment, error) {
 	var p Payment
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err := s.inSettleTx(ctx, func(tx Tx) error {
 		ok, err := tx.SettlePayment(ctx, id, st)
 		if err != nil {
 			return err
@@ -364,6 +364,17 @@ func (s *Service) settle(ctx context.Context, id string, st Settlement) (Payment
 		return Payment{}, fmt.Errorf("payment %s: record outcome: %w", id, err)
 	}
 	return p, outcomeErr(p)
+}
+
+// inSettleTx runs fn in a transaction that records payment outcomes. Its
+// writes — the payments', their events', the settle hooks' — go to the
+// database together, with the next read or at the end (Tx.Pipeline): a
+// round trip each saved, and a hook's hot rows (a drop's stock) locked
+// only from the last round trip to the commit.
+func (s *Service) inSettleTx(ctx context.Context, fn func(tx Tx) error) error {
+	return s.store.InTx(ctx, func(tx Tx) error {
+		return tx.Pipeline(ctx, func() error { return fn(tx) })
+	})
 }
 
 // settledEvents are the event types of settlements by status.

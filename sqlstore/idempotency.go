@@ -99,27 +99,32 @@ func idemRead(ctx context.Context, r Reader, scope, key, suffix string) (idempot
 	return s.record(), err
 }
 
-// idemReadAll reads the records of (scope, key) tuples, up to 256, in one
-// statement.
-func idemReadAll(ctx context.Context, r Reader, tuples [][]any) (map[idemKey]idempotency.Record, error) {
-	in, args := "", []any(nil)
-	for in, args = range inTupleLists(tuples, 1) {
-		break
+// idemReadAll reads the records of keys, one statement per 256.
+func idemReadAll(ctx context.Context, r Reader, keys []idemKey) (map[idemKey]idempotency.Record, error) {
+	tuples := make([][]any, len(keys))
+	for i, k := range keys {
+		tuples[i] = []any{k.scope, k.key}
 	}
-	rows, err := r.QueryContext(ctx, `SELECT scope, key, `+idemColumns+` FROM idempotency_keys WHERE (scope, key) IN `+in, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := make(map[idemKey]idempotency.Record, len(tuples))
-	for rows.Next() {
-		var s idemScan
-		if err := rows.Scan(append([]any{&s.rec.Scope, &s.rec.Key}, s.dest()...)...); err != nil {
+	out := make(map[idemKey]idempotency.Record, len(keys))
+	for in, args := range inTupleLists(tuples, 1) {
+		rows, err := r.QueryContext(ctx, `SELECT scope, key, `+idemColumns+` FROM idempotency_keys WHERE (scope, key) IN `+in, args...)
+		if err != nil {
 			return nil, err
 		}
-		out[idemKey{s.rec.Scope, s.rec.Key}] = s.record()
+		for rows.Next() {
+			var s idemScan
+			if err := rows.Scan(append([]any{&s.rec.Scope, &s.rec.Key}, s.dest()...)...); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[idemKey{s.rec.Scope, s.rec.Key}] = s.record()
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CompleteAll implements idempotency.Store: one UPDATE per chunk of keys.

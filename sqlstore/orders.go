@@ -208,35 +208,39 @@ func readOrders(ctx context.Context, r Reader, where string, args ...any) ([]ord
 // readOrder loads one order with its lines in one statement (a read after
 // every checkout: one round trip, where readOrders takes two).
 func readOrder(ctx context.Context, r Reader, id string) (order.Order, error) {
+	os, err := readOrdersByID(ctx, r, []string{id})
+	return found(os, id, err, errOrderNotFound)
+}
+
+// readOrdersByID loads orders (up to 256) with their lines in one
+// statement.
+func readOrdersByID(ctx context.Context, r Reader, ids []string) (map[string]order.Order, error) {
+	in, args := inList(ids)
 	rows, err := r.QueryContext(ctx, `SELECT `+orderColumns+`, `+lineColumns+`
-		FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id WHERE o.id = $1 ORDER BY l.position`, id)
+		FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id WHERE o.id IN `+in+` ORDER BY o.id, l.position`, args...)
 	if err != nil {
-		return order.Order{}, err
+		return nil, err
 	}
 	defer rows.Close()
-	var o order.Order
+	out := make(map[string]order.Order, len(ids))
 	for rows.Next() {
 		var os orderScan
 		var ls lineScan
 		if err := rows.Scan(append(os.dest(), ls.dest()...)...); err != nil {
-			return order.Order{}, err
+			return nil, err
 		}
-		if o.ID == "" {
+		o, ok := out[os.o.ID]
+		if !ok {
 			if o, err = os.order(); err != nil {
-				return order.Order{}, err
+				return nil, err
 			}
 		}
 		if err := ls.appendTo(&o); err != nil {
-			return order.Order{}, err
+			return nil, err
 		}
+		out[o.ID] = o
 	}
-	if err := rows.Err(); err != nil {
-		return order.Order{}, err
-	}
-	if o.ID == "" {
-		return order.Order{}, errOrderNotFound
-	}
-	return o, nil
+	return out, rows.Err()
 }
 
 // orderColumns are an order's columns (orders o) in orderScan's order.

@@ -86,19 +86,19 @@ func (tx *Tx) ReserveStocks(ctx context.Context, reqs []inventory.ReserveRequest
 // invKey names a stock row.
 type invKey struct{ sku, warehouseID string }
 
-// invLocked is a stock row read for a batch of reservations: its levels
+// invBatchRow is a stock row read for a batch of reservations: its levels
 // when read and the units the batch takes from it.
-type invLocked struct {
+type invBatchRow struct {
 	w     invWarehouse
 	row   invRow
 	taken int64
 }
 
-func (l *invLocked) available() int64 { return max(0, l.row.available()-l.taken) }
+func (l *invBatchRow) available() int64 { return max(0, l.row.available()-l.taken) }
 
 // invReadSKUs reads every stock row of the SKUs (sorted), without a lock.
-func invReadSKUs(ctx context.Context, tx *Tx, skus []string) (map[invKey]*invLocked, error) {
-	out := make(map[invKey]*invLocked, len(skus))
+func invReadSKUs(ctx context.Context, tx *Tx, skus []string) (map[invKey]*invBatchRow, error) {
+	out := make(map[invKey]*invBatchRow, len(skus))
 	for in, args := range inLists(skus, 1) {
 		rows, err := tx.QueryContext(ctx, `SELECT s.sku, w.id, w.code, w.priority, s.on_hand, s.reserved, s.low_stock_threshold
 			FROM stock s JOIN warehouses w ON w.id = s.warehouse_id WHERE s.sku IN `+in, args...)
@@ -107,7 +107,7 @@ func invReadSKUs(ctx context.Context, tx *Tx, skus []string) (map[invKey]*invLoc
 		}
 		for rows.Next() {
 			var sku string
-			l := &invLocked{}
+			l := &invBatchRow{}
 			if err := rows.Scan(&sku, &l.w.id, &l.w.code, &l.w.priority, &l.row.onHand, &l.row.reserved, &l.row.threshold); err != nil {
 				rows.Close()
 				return nil, err
@@ -133,7 +133,7 @@ type invAlloc struct {
 // ReserveStock does: each line whole in the first warehouse of the route
 // that can cover it, else split over the route in order; if any line
 // cannot be covered, the request gets nothing. It only reads rows.
-func invAllocate(route []invWarehouse, lines []inventory.MergedLine, rows map[invKey]*invLocked) ([]invAlloc, error) {
+func invAllocate(route []invWarehouse, lines []inventory.MergedLine, rows map[invKey]*invBatchRow) ([]invAlloc, error) {
 	var out []invAlloc
 	avail := func(sku string, w invWarehouse) int64 {
 		if l := rows[invKey{sku, w.id}]; l != nil {
@@ -171,7 +171,7 @@ func invAllocate(route []invWarehouse, lines []inventory.MergedLine, rows map[in
 // row, in routing order, each conditional on the row's availability as it
 // stands and required to change it (see ReserveStocks), and inventory.low
 // for rows that crossed their threshold.
-func invTakeRows(ctx context.Context, tx *Tx, rows map[invKey]*invLocked, now int64) error {
+func invTakeRows(ctx context.Context, tx *Tx, rows map[invKey]*invBatchRow, now int64) error {
 	var keys []invKey
 	for k, l := range rows {
 		if l.taken > 0 {

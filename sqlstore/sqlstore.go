@@ -95,7 +95,7 @@ func openPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("sqlstore: connect to PostgreSQL at %s: %w", redactURL(url), err)
 	}
 	out := &DB{dialect: Postgres, write: db, read: db, pool: pool, clock: opts.Clock, source: redactURL(url)}
-	out.coalesce()
+	out.coalesceCalls()
 	return out, nil
 }
 
@@ -137,7 +137,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetConnMaxIdleTime(0)
 	db := &DB{dialect: SQLite, write: write, read: read, clock: opts.Clock, source: path}
 	db.group = newTxGroup(db)
-	db.coalesce()
+	db.coalesceCalls()
 	return db, nil
 }
 

@@ -172,11 +172,7 @@ func New(ledger Ledger, opts Options) *Gateway {
 	g := &Gateway{ledger: ledger, opts: opts, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	if bl, ok := ledger.(BatchLedger); ok {
 		g.records = coalesce.New(maxRecordGroup, func(ctx context.Context, calls []*coalesce.Call[Entry, Entry]) {
-			es := make([]Entry, len(calls))
-			for i, c := range calls {
-				es[i] = c.Req
-			}
-			stored, err := bl.RecordTestCharges(ctx, es)
+			stored, err := bl.RecordTestCharges(ctx, coalesce.Reqs(calls))
 			for i, c := range calls {
 				if c.Err = err; err == nil {
 					c.Res = stored[i]
