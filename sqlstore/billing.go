@@ -229,7 +229,7 @@ func (tx *Tx) PlanLines(ctx context.Context, planID string) ([]subscription.Plan
 func (tx *Tx) CustomerEmails(ctx context.Context, ids []string) (map[string]string, error) {
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	out := make(map[string]string, len(ids))
-	for in, args := range inLists(ids, 1) {
+	for in, args := range inLists(tx.Dialect(), ids) {
 		rows, err := tx.QueryContext(ctx, `SELECT id, email FROM customers WHERE id IN `+in, args...)
 		if err != nil {
 			return nil, err

@@ -120,41 +120,28 @@ func chunks[T any](tx *Tx, rows []T, columns, prefix int) func(yield func([]T) b
 	}
 }
 
-// inList returns "($first, …)" for ids and their arguments, padded with
-// the last ID to one of statementSizes (a repeated ID changes nothing in
-// an IN list), in lists of at most 256.
-func inLists(ids []string, first int) func(yield func(string, []any) bool) {
-	tuples := make([][]any, len(ids))
-	for i, id := range ids {
-		tuples[i] = []any{id}
-	}
-	return inTupleLists(tuples, first)
-}
-
-// inTupleLists is inLists for tuples of columns (all of one width):
-// "(($first, $first+1), …)", for a row-value IN such as (scope, key) IN ….
-// Tuples of one column are rendered bare, as inLists does.
-func inTupleLists(tuples [][]any, first int) func(yield func(string, []any) bool) {
+// inLists returns "($n, …)" for ids, numbered after the query's leading
+// arguments lead, and the query's arguments: lead, then the IDs padded
+// with the last one to one of statementSizes (a repeated ID changes
+// nothing in an IN list), in lists of at most 256. On PostgreSQL a list of
+// several is planned with its values (planEach).
+func inLists(d Dialect, ids []string, lead ...any) func(yield func(string, []any) bool) {
 	return func(yield func(string, []any) bool) {
-		for chunk := range slices.Chunk(tuples, statementSizes[0]) {
+		for chunk := range slices.Chunk(ids, statementSizes[0]) {
 			size := statementSizes[0]
 			for _, s := range statementSizes {
 				if s >= len(chunk) {
 					size = s
 				}
 			}
-			width := len(chunk[0])
 			in := make([]string, size)
-			args := make([]any, 0, size*width)
-			ph := make([]string, width)
+			args := append(make([]any, 0, len(lead)+size), lead...)
 			for i := range size {
-				for j := range width {
-					ph[j] = "$" + strconv.Itoa(first+len(args)+j)
-				}
-				args = append(args, chunk[min(i, len(chunk)-1)]...)
-				if in[i] = strings.Join(ph, ", "); width > 1 {
-					in[i] = "(" + in[i] + ")"
-				}
+				in[i] = "$" + strconv.Itoa(len(args)+1)
+				args = append(args, chunk[min(i, len(chunk)-1)])
+			}
+			if size > 1 {
+				args = d.planEach(args)
 			}
 			if !yield("("+strings.Join(in, ", ")+")", args) {
 				return
@@ -163,9 +150,9 @@ func inTupleLists(tuples [][]any, first int) func(yield func(string, []any) bool
 	}
 }
 
-// inList is inLists for at most 256 IDs, from $1.
-func inList(ids []string) (string, []any) {
-	for in, args := range inLists(ids, 1) {
+// inList is inLists for at most 256 IDs and no leading arguments.
+func inList(d Dialect, ids []string) (string, []any) {
+	for in, args := range inLists(d, ids) {
 		return in, args
 	}
 	return "(NULL)", nil
@@ -252,7 +239,7 @@ func lockIn[T any](ctx context.Context, tx *Tx, ids []string, read func(ctx cont
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	var out []T
-	for in, args := range inLists(ids, 1) {
+	for in, args := range inLists(tx.Dialect(), ids) {
 		rows, err := read(ctx, tx, `WHERE id IN `+in+` ORDER BY id`+tx.Dialect().ForUpdate(), args...)
 		if err != nil {
 			return nil, err

@@ -332,15 +332,15 @@ func (tx *Tx) SetOrdered(ctx context.Context, bs []box.Box) error {
 	for i, b := range bs {
 		boxIDs[i], invIDs[i] = b.ID, b.InvoiceID
 	}
-	for in, args := range inLists(boxIDs, 2) {
-		if _, err := tx.ExecContext(ctx, `UPDATE boxes SET status = 'ordered', updated_at = $1 WHERE id IN `+in, append([]any{now}, args...)...); err != nil {
+	for in, args := range inLists(tx.Dialect(), boxIDs, now) {
+		if _, err := tx.ExecContext(ctx, `UPDATE boxes SET status = 'ordered', updated_at = $1 WHERE id IN `+in, args...); err != nil {
 			return err
 		}
 	}
-	for in, args := range inLists(invIDs, 2) {
+	for in, args := range inLists(tx.Dialect(), invIDs, now) {
 		if _, err := tx.ExecContext(ctx, `UPDATE invoices SET updated_at = $1,
 			order_id = (SELECT b.order_id FROM boxes b WHERE b.invoice_id = invoices.id)
-			WHERE id IN `+in, append([]any{now}, args...)...); err != nil {
+			WHERE id IN `+in, args...); err != nil {
 			return err
 		}
 	}

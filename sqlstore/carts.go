@@ -131,7 +131,7 @@ func loadCart(ctx context.Context, r Reader, id string) (cart.Cart, error) {
 
 // loadCarts reads carts (up to 256) and their lines in one statement.
 func loadCarts(ctx context.Context, r Reader, ids []string) (map[string]cart.Cart, error) {
-	in, args := inList(ids)
+	in, args := inList(r.Dialect(), ids)
 	rows, err := r.QueryContext(ctx, `SELECT c.id, c.market, c.customer_id, c.region, c.discount_code, c.created_at, c.updated_at,
 		c.expires_at, l.id, l.variant_id, l.quantity, l.created_at, l.updated_at
 		FROM carts c LEFT JOIN cart_lines l ON l.cart_id = c.id WHERE c.id IN `+in+` ORDER BY c.id, l.position, l.id`, args...)

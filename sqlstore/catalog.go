@@ -272,7 +272,7 @@ func (db *DB) catalogSnapshot(ctx context.Context, fn func(r Reader) error) erro
 		return err
 	}
 	defer tx.Rollback()
-	if err := fn(tx); err != nil {
+	if err := fn(dialectReader{tx, db.dialect}); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopd/shopd"
 	"modernc.org/sqlite"
@@ -61,6 +62,22 @@ func (d Dialect) SkipLockedOf(table string) string {
 		return " FOR UPDATE OF " + table + " SKIP LOCKED"
 	}
 	return ""
+}
+
+// planEach returns the arguments of a query that PostgreSQL must plan for
+// the values it runs with. pgx prepares each query text once per
+// connection, and after five runs PostgreSQL may keep a generic plan made
+// without the values. For an IN list planned while its table was small
+// that is a sequential scan, kept as the table grows until it is next
+// analyzed: on a new database, a minute into a drop, 32 idempotency keys
+// took 13 ms to look up among 4,000 and checkouts ran at a third of their
+// speed. With pgx's QueryExecModeCacheDescribe the query goes with its
+// values and is planned for them on every run.
+func (d Dialect) planEach(args []any) []any {
+	if d == Postgres {
+		return append([]any{pgx.QueryExecModeCacheDescribe}, args...)
+	}
+	return args
 }
 
 // isUniqueViolation reports whether err is a unique or primary-key violation,

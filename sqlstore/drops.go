@@ -130,7 +130,7 @@ func dropHandles(ctx context.Context, tx *Tx, ids []string) (map[string]string, 
 		}
 		return rows.Err()
 	}
-	for in, args := range inLists(ids, 1) {
+	for in, args := range inLists(tx.Dialect(), ids) {
 		if err := read(in, args); err != nil {
 			return nil, err
 		}

@@ -99,15 +99,18 @@ func idemRead(ctx context.Context, r Reader, scope, key, suffix string) (idempot
 	return s.record(), err
 }
 
-// idemReadAll reads the records of keys, one statement per 256.
+// idemReadAll reads the records of keys, one statement per 256. It looks
+// them up by key, the primary key's first column, so that the lookup is an
+// index condition whatever the plan, and keeps the rows of their scopes.
 func idemReadAll(ctx context.Context, r Reader, keys []idemKey) (map[idemKey]idempotency.Record, error) {
-	tuples := make([][]any, len(keys))
+	names := make([]string, len(keys))
+	wanted := make(map[idemKey]bool, len(keys))
 	for i, k := range keys {
-		tuples[i] = []any{k.scope, k.key}
+		names[i], wanted[k] = k.key, true
 	}
 	out := make(map[idemKey]idempotency.Record, len(keys))
-	for in, args := range inTupleLists(tuples, 1) {
-		rows, err := r.QueryContext(ctx, `SELECT scope, key, `+idemColumns+` FROM idempotency_keys WHERE (scope, key) IN `+in, args...)
+	for in, args := range inLists(r.Dialect(), names) {
+		rows, err := r.QueryContext(ctx, `SELECT scope, key, `+idemColumns+` FROM idempotency_keys WHERE key IN `+in, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +120,9 @@ func idemReadAll(ctx context.Context, r Reader, keys []idemKey) (map[idemKey]ide
 				rows.Close()
 				return nil, err
 			}
-			out[idemKey{s.rec.Scope, s.rec.Key}] = s.record()
+			if k := (idemKey{s.rec.Scope, s.rec.Key}); wanted[k] {
+				out[k] = s.record()
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

@@ -950,7 +950,7 @@ func (tx *Tx) CommitReservation(ctx context.Context, reference string) (inventor
 // active: never reserved, released, or committed already.
 func (tx *Tx) CommitReservations(ctx context.Context, references []string) ([]string, error) {
 	var lines []invActive
-	for in, args := range inLists(references, 1) {
+	for in, args := range inLists(tx.Dialect(), references) {
 		rows, err := tx.QueryContext(ctx, invActiveSelect+` WHERE r.reference IN `+in+` AND r.state = 'active' ORDER BY r.id`+tx.Dialect().ForUpdateOf("r"), args...)
 		if err != nil {
 			return nil, err
@@ -994,9 +994,9 @@ func invCommitLines(ctx context.Context, tx *Tx, lines []invActive) error {
 		refs[l.reference] = true
 	}
 	ids := slices.Sorted(maps.Keys(refs))
-	for in, args := range inLists(ids, 2) {
+	for in, args := range inLists(tx.Dialect(), ids, now) {
 		if err := tx.exec(ctx, nil, `UPDATE stock_reservations SET state = 'committed', updated_at = $1
-			WHERE reference IN `+in+` AND state = 'active'`, append([]any{now}, args...)...); err != nil {
+			WHERE reference IN `+in+` AND state = 'active'`, args...); err != nil {
 			return err
 		}
 	}

@@ -215,7 +215,7 @@ func readOrder(ctx context.Context, r Reader, id string) (order.Order, error) {
 // readOrdersByID loads orders (up to 256) with their lines in one
 // statement.
 func readOrdersByID(ctx context.Context, r Reader, ids []string) (map[string]order.Order, error) {
-	in, args := inList(ids)
+	in, args := inList(r.Dialect(), ids)
 	rows, err := r.QueryContext(ctx, `SELECT `+orderColumns+`, `+lineColumns+`
 		FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id WHERE o.id IN `+in+` ORDER BY o.id, l.position`, args...)
 	if err != nil {

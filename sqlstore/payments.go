@@ -445,10 +445,10 @@ func (tx *Tx) ClaimPayments(ctx context.Context, ids []string, now, until time.T
 		inc = 1
 	}
 	var out []payment.Payment
-	for in, ids := range inLists(ids, 4) {
+	for in, ids := range inLists(tx.Dialect(), ids, micros(until), inc, micros(now)) {
 		rows, err := tx.QueryContext(ctx, `UPDATE payments SET locked_until = $1, attempts = attempts + $2, updated_at = $3
 			WHERE id IN `+in+` AND status IN ('pending', 'in_doubt') AND locked_until <= $3
-			RETURNING `+paymentColumns, append([]any{micros(until), inc, micros(now)}, ids...)...)
+			RETURNING `+paymentColumns, ids...)
 		if err != nil {
 			return nil, err
 		}
@@ -490,9 +490,9 @@ var settleColumns = []column{{"id", "TEXT"}, {"status", "TEXT"}, {"charge_id", "
 
 // MarkPaymentsInDoubt implements payment.Tx.
 func (tx *Tx) MarkPaymentsInDoubt(ctx context.Context, ids []string, now time.Time) error {
-	for in, ids := range inLists(ids, 2) {
+	for in, ids := range inLists(tx.Dialect(), ids, micros(now)) {
 		if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = 'in_doubt', locked_until = 0, updated_at = $1
-			WHERE id IN `+in+` AND status IN ('pending', 'in_doubt')`, append([]any{micros(now)}, ids...)...); err != nil {
+			WHERE id IN `+in+` AND status IN ('pending', 'in_doubt')`, ids...); err != nil {
 			return err
 		}
 	}
@@ -543,7 +543,7 @@ func (l *TestGatewayLedger) RecordTestCharges(ctx context.Context, es []testgate
 				` ON CONFLICT (idempotency_key) DO NOTHING`); err != nil {
 				return err
 			}
-			in, args := inList(keys)
+			in, args := inList(tx.Dialect(), keys)
 			rs, err := tx.QueryContext(ctx, `SELECT `+chargeColumns+` FROM test_gateway_charges WHERE idempotency_key IN `+in, args...)
 			if err != nil {
 				return err

@@ -99,7 +99,7 @@ func (l *invBatchRow) available() int64 { return max(0, l.row.available()-l.take
 // invReadSKUs reads every stock row of the SKUs (sorted), without a lock.
 func invReadSKUs(ctx context.Context, tx *Tx, skus []string) (map[invKey]*invBatchRow, error) {
 	out := make(map[invKey]*invBatchRow, len(skus))
-	for in, args := range inLists(skus, 1) {
+	for in, args := range inLists(tx.Dialect(), skus) {
 		rows, err := tx.QueryContext(ctx, `SELECT s.sku, w.id, w.code, w.priority, s.on_hand, s.reserved, s.low_stock_threshold
 			FROM stock s JOIN warehouses w ON w.id = s.warehouse_id WHERE s.sku IN `+in, args...)
 		if err != nil {

@@ -126,12 +126,26 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 // Reader is what read-only queries need: the read pool, or a transaction
 // when a write needs to read its own changes.
 type Reader interface {
+	querier
+	Dialect() Dialect
+}
+
+// querier is what database/sql's pools and transactions have of a Reader.
+type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // reader returns the read pool.
-func (db *DB) reader() Reader { return db.read }
+func (db *DB) reader() Reader { return dialectReader{db.read, db.dialect} }
+
+// dialectReader is a database/sql pool or transaction as a Reader.
+type dialectReader struct {
+	querier
+	dialect Dialect
+}
+
+func (r dialectReader) Dialect() Dialect { return r.dialect }
 
 // micros converts a time to the stored form: microseconds since the epoch.
 func micros(t time.Time) int64 { return t.UnixMicro() }

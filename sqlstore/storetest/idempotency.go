@@ -120,3 +120,47 @@ func testIdempotencyCompleteConcurrently(t *testing.T, db *sqlstore.DB) {
 		}
 	}
 }
+
+// testIdempotencyLookupConcurrently: 300 requests look their keys up at
+// once (batched on PostgreSQL). The same key names are stored in two
+// scopes with different responses, and a third of the keys are new: each
+// request gets its own scope's response, or none for a new key.
+func testIdempotencyLookupConcurrently(t *testing.T, db *sqlstore.DB) {
+	clock := shopd.NewTestClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	svc := &idempotency.Service{Store: db.Idempotency(), Clock: clock}
+	const n = 300
+	scopes := []string{"guest", "cus_lookup"}
+	key := func(i int) string { return "lookup-" + strconv.Itoa(i) }
+	body := func(scope string, i int) string { return `{"` + scope + `":` + strconv.Itoa(i) + `}` }
+	for i := range n {
+		if i%3 == 2 {
+			continue // new
+		}
+		for _, scope := range scopes {
+			if rec, err := svc.Begin(ctx, scope, key(i), "h"); err != nil || rec != nil {
+				t.Fatalf("claim %s %d: %+v %v", scope, i, rec, err)
+			}
+			if err := svc.Complete(ctx, scope, key(i), 201, "application/json", "", []byte(body(scope, i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			scope := scopes[i%2]
+			p, stored, err := svc.Pending(ctx, scope, key(i), "h")
+			switch {
+			case err != nil:
+				t.Errorf("%s %d: %v", scope, i, err)
+			case i%3 == 2 && (p == nil || stored != nil):
+				t.Errorf("%s %d is new but looked up %+v", scope, i, stored)
+			case i%3 != 2 && (stored == nil || string(stored.Body) != body(scope, i) || stored.Status != 201):
+				t.Errorf("%s %d replays %+v, want %s", scope, i, stored, body(scope, i))
+			}
+		}()
+	}
+	wg.Wait()
+}

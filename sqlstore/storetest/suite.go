@@ -18,6 +18,7 @@ var suites = []struct {
 }{
 	{"Idempotency", testIdempotency},
 	{"IdempotencyCompleteConcurrently", testIdempotencyCompleteConcurrently},
+	{"IdempotencyLookupConcurrently", testIdempotencyLookupConcurrently},
 	{"Markets", testMarkets},
 	{"Catalog", testCatalog},
 	{"Accounts", testAccounts},
