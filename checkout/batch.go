@@ -3,6 +3,7 @@ package checkout
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopd/shopd"
@@ -131,7 +132,14 @@ type Placer struct {
 	requests chan *placeRequest
 	stop     chan struct{}
 	done     sync.WaitGroup
+	failed   atomic.Int64 // batches whose transaction failed
 }
+
+// Failed returns how many batches' transactions failed as a whole, their
+// checkouts then placed one by one: a store error, which should be rare;
+// a count that keeps growing means batching is broken and every checkout
+// waits for the hot row on its own.
+func (p *Placer) Failed() int64 { return p.failed.Load() }
 
 type placeRequest struct {
 	ctx  context.Context
@@ -244,6 +252,9 @@ func (p *Placer) run(batch []*placeRequest) {
 		errs, err = PlaceOrders(ctx, tx, pls)
 		return err
 	})
+	if err != nil {
+		p.failed.Add(1)
+	}
 	for i, r := range live {
 		if err == nil {
 			r.err = errs[i]

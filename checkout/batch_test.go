@@ -205,6 +205,9 @@ func TestPlacerNoOversell(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+		if n := p.Failed(); n != 0 {
+			t.Errorf("%d batches failed and were placed one by one", n)
+		}
 		if outcomes[""] != 100 || outcomes["out-of-stock"] != 400 {
 			t.Fatalf("outcomes %v, want 100 placed and 400 out of stock", outcomes)
 		}

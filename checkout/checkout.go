@@ -139,6 +139,12 @@ func (s *Service) Close() {
 	s.charges.Close()
 }
 
+// FailedBatches returns how many batches of checkouts failed as a whole and
+// were then done one by one: placements (Placer.Failed) and payment
+// outcomes (payment.Batch.Failed). Exported as a metric: it should stay
+// at zero.
+func (s *Service) FailedBatches() int64 { return s.placer.Failed() + s.charges.Failed() }
+
 // execute takes a placed order's payment as payment.Service.Execute does,
 // in a batch with the other checkouts': the payment was committed with its
 // lease (payment.Service.Leased), so the gateway is called at once, and

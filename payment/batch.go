@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopd/shopd"
@@ -69,7 +70,15 @@ type Batch struct {
 
 	mu       sync.Mutex
 	limiters map[string]*limiter
+
+	failed atomic.Int64 // groups whose recording transaction failed
 }
+
+// Failed returns how many groups of outcomes could not be recorded in one
+// transaction, each outcome then recorded alone: a store error, which
+// should be rare; a count that keeps growing means the grouped path is
+// broken and every payment costs a transaction of its own.
+func (b *Batch) Failed() int64 { return b.failed.Load() }
 
 // callResult is what one gateway call (or a lookup) gave.
 type callResult struct {
@@ -338,6 +347,7 @@ func (b *Batch) recordGroup(group []callResult) {
 		return b.s.runHooks(b.ctx, tx, settled)
 	})
 	if err != nil {
+		b.failed.Add(1)
 		for _, r := range pending {
 			p, err := b.s.recordCharge(b.ctx, r.p, r.charge, r.err)
 			b.report(known(p, r.p), err)

@@ -138,7 +138,7 @@ func (tx *Tx) flush(ctx context.Context) error {
 		}
 		var b pgx.Batch
 		for _, p := range queue {
-			b.Queue(p.query, p.args...)
+			b.Queue(p.query, batchArgs(p.args)...)
 		}
 		results := sc.Conn().SendBatch(ctx, &b)
 		for _, p := range queue {
@@ -160,6 +160,18 @@ func (tx *Tx) flush(ctx context.Context) error {
 		tx.failed = err
 	}
 	return err
+}
+
+// batchArgs are a queued statement's arguments without planEach's mode: a
+// pgx Batch runs every statement in the connection's mode and takes none
+// per statement, so a pipelined IN list keeps PostgreSQL's generic plan.
+func batchArgs(args []any) []any {
+	if len(args) > 0 {
+		if _, ok := args[0].(pgx.QueryExecMode); ok {
+			return args[1:]
+		}
+	}
+	return args
 }
 
 // flushFirst sends the queue before a statement that answers something.

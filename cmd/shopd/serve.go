@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/admission"
 	"github.com/shopd/shopd/httpapi"
@@ -110,6 +111,11 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	// Outbox, reservation and payment gauges are read from the store at
 	// scrape time; the cache bounds the load of many pods and scrapers.
 	if err := metrics.Register(sqlstore.NewStatsCollector(a.db, 5*time.Second, 2*time.Second)); err != nil {
+		return err
+	}
+	if err := metrics.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shopd_checkout_failed_batches_total",
+		Help: "Batches of checkouts (placements, payment outcomes) whose transaction failed, each then done alone; should stay 0."},
+		func() float64 { return float64(a.checkout.FailedBatches()) })); err != nil {
 		return err
 	}
 	billingMetrics, err := platform.NewBillingMetrics(metrics)
