@@ -27,7 +27,11 @@ import (
 // in the same run: for one hot SKU and for 1,000 SKUs, on every engine.
 // Compare the ratios, not the absolute numbers (shared, noisy machines).
 //
-//   - bare-update: the reference, one UPDATE per transaction;
+//   - bare-update: the reference, one UPDATE per transaction (on SQLite
+//     through InTx, which commits the transactions waiting at that moment
+//     together: a reference that shares commits);
+//   - bare-update-own-tx (SQLite): one UPDATE per transaction with a commit
+//     of its own, the issue's "bare single-row update transactions/s";
 //   - core: the order with its line, the payment row and the reservation;
 //   - checkout: checkout.PlaceOrder, which adds the order.created outbox row;
 //   - checkout+key: also claims an Idempotency-Key in the transaction, as
@@ -44,6 +48,9 @@ func BenchmarkCheckoutTx(b *testing.B) {
 				skus []string
 			}{{"hot", f.skus[:1]}, {"spread", f.skus}} {
 				b.Run("bare-update/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.bareUpdate) })
+				if d == sqlstore.SQLite {
+					b.Run("bare-update-own-tx/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.bareUpdateOwnTx) })
+				}
 				b.Run("core/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.core) })
 				b.Run("checkout/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.placeOrder) })
 				b.Run("checkout+key/"+c.name, func(b *testing.B) { f.run(b, c.skus, f.placeOrderWithKey) })
@@ -122,6 +129,9 @@ func BenchmarkHotSKU(b *testing.B) {
 			f.perCPU = 32
 			hot := f.skus[:1]
 			b.Run("bare-update", func(b *testing.B) { f.run(b, hot, f.bareUpdate) })
+			if d == sqlstore.SQLite {
+				b.Run("bare-update-own-tx", func(b *testing.B) { f.run(b, hot, f.bareUpdateOwnTx) })
+			}
 			b.Run("checkout+key", func(b *testing.B) { f.run(b, hot, f.placeOrderWithKey) })
 			b.Run("batched", func(b *testing.B) { f.run(b, hot, f.placeBatched(b)) })
 		})
@@ -175,6 +185,24 @@ func (f *fixture) bareUpdate(ctx context.Context, sku string) error {
 		}
 		return nil
 	})
+}
+
+// bareUpdateOwnTx is bareUpdate in a transaction with a commit of its own,
+// on the write pool directly: SQLite's InTx would share the commit.
+func (f *fixture) bareUpdateOwnTx(ctx context.Context, sku string) error {
+	tx, err := f.db.Pools()["write"].BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE stock SET reserved = reserved + 1 WHERE sku = $1 AND warehouse_id = $2 AND on_hand - reserved >= 1`, sku, f.warehouse)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return shopd.Errorf(shopd.ECONFLICT, "no stock")
+	}
+	return tx.Commit()
 }
 
 // placement is checkout's transaction for one unit of sku.
