@@ -3,7 +3,6 @@ package checkout
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/shopd/shopd"
@@ -132,14 +131,8 @@ type Placer struct {
 	requests chan *placeRequest
 	stop     chan struct{}
 	done     sync.WaitGroup
-	failed   atomic.Int64 // batches whose transaction failed
+	failed   func(n int, err error)
 }
-
-// Failed returns how many batches' transactions failed as a whole, their
-// checkouts then placed one by one: a store error, which should be rare;
-// a count that keeps growing means batching is broken and every checkout
-// waits for the hot row on its own.
-func (p *Placer) Failed() int64 { return p.failed.Load() }
 
 type placeRequest struct {
 	ctx  context.Context
@@ -149,8 +142,12 @@ type placeRequest struct {
 }
 
 // NewPlacer starts workers loops placing batches of checkouts in store.
-func NewPlacer(store Store, workers int) *Placer {
-	p := &Placer{store: store, requests: make(chan *placeRequest), stop: make(chan struct{})}
+// failed, if not nil, is told of a batch of n checkouts whose transaction
+// failed with err, before each is placed alone: a store error, which
+// should be rare; if it keeps coming, every checkout waits for the hot row
+// on its own.
+func NewPlacer(store Store, workers int, failed func(n int, err error)) *Placer {
+	p := &Placer{store: store, requests: make(chan *placeRequest), stop: make(chan struct{}), failed: failed}
 	for range workers {
 		p.done.Add(1)
 		go p.loop()
@@ -252,8 +249,8 @@ func (p *Placer) run(batch []*placeRequest) {
 		errs, err = PlaceOrders(ctx, tx, pls)
 		return err
 	})
-	if err != nil {
-		p.failed.Add(1)
+	if err != nil && p.failed != nil {
+		p.failed(len(live), err)
 	}
 	for i, r := range live {
 		if err == nil {

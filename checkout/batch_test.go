@@ -3,8 +3,10 @@ package checkout_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shopd/shopd"
@@ -183,7 +185,8 @@ func TestPlacerNoOversell(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		p := checkout.NewPlacer(db.Checkout(), 1)
+		var failed atomic.Int64
+		p := checkout.NewPlacer(db.Checkout(), 1, func(int, error) { failed.Add(1) })
 		defer p.Close()
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -205,7 +208,7 @@ func TestPlacerNoOversell(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if n := p.Failed(); n != 0 {
+		if n := failed.Load(); n != 0 {
 			t.Errorf("%d batches failed and were placed one by one", n)
 		}
 		if outcomes[""] != 100 || outcomes["out-of-stock"] != 400 {
@@ -264,19 +267,8 @@ func (s staleTx) ReserveStocks(ctx context.Context, reqs []inventory.ReserveRequ
 // read did not lock out. PostgreSQL only: on SQLite the one writer runs a
 // batch's read and writes back to back, and nothing can come between.
 func TestPlaceOrdersStaleLevels(t *testing.T) {
-	if !slices.Contains(storetest.Engines(t), sqlstore.Postgres) {
-		t.Skip("PostgreSQL only (SHOPD_TEST_DATABASE_URL); CI sets it")
-	}
-	db := storetest.Open(t, sqlstore.Postgres)
+	db, f, sku := fiveUnitsOnPostgres(t)
 	ctx := context.Background()
-	f := newShop(t, db)
-	sku := f.skus[0]
-	if _, err := f.inventory.CreateWarehouse(ctx, inventory.NewWarehouse{Code: "east", Name: "east", Markets: []string{"us"}, Priority: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.inventory.Receive(ctx, inventory.Receipt{Warehouse: "east", SKU: sku, Quantity: 5}); err != nil {
-		t.Fatal(err)
-	}
 	const lose = `UPDATE stock SET on_hand = on_hand - 2 WHERE sku = $1`
 	pls := make([]checkout.Placement, 4)
 	for i := range pls {
@@ -301,7 +293,7 @@ func TestPlaceOrdersStaleLevels(t *testing.T) {
 	if n := sum(t, db, `SELECT COUNT(*) FROM orders`); n != 0 {
 		t.Fatalf("%d orders left by the failed batch", n)
 	}
-	p := checkout.NewPlacer(db.Checkout(), 1)
+	p := checkout.NewPlacer(db.Checkout(), 1, nil)
 	defer p.Close()
 	outcomes := map[string]int{}
 	for _, pl := range pls {
@@ -313,4 +305,90 @@ func TestPlaceOrdersStaleLevels(t *testing.T) {
 	if onHand, reserved := sum(t, db, `SELECT on_hand FROM stock WHERE sku = $1`, sku), sum(t, db, `SELECT reserved FROM stock WHERE sku = $1`, sku); onHand != 3 || reserved != 3 {
 		t.Fatalf("on hand %d, reserved %d; want 3 and 3", onHand, reserved)
 	}
+}
+
+// staleStore runs its first transaction with staleTx: the stock changes
+// under the first batch.
+type staleStore struct {
+	checkout.Store
+	first  sync.Once
+	change func(ctx context.Context) error
+}
+
+func (s *staleStore) InTx(ctx context.Context, fn func(tx checkout.Tx) error) error {
+	stale := false
+	s.first.Do(func() { stale = true })
+	return s.Store.InTx(ctx, func(tx checkout.Tx) error {
+		if stale {
+			tx = staleTx{Tx: tx, change: s.change}
+		}
+		return fn(tx)
+	})
+}
+
+// TestPlacerReportsFailedBatch: a batch whose transaction fails (staff
+// count the whole stock lost under it) is reported to the Placer's failed
+// function, with its size and the error, and its checkouts are then
+// placed alone: out of stock, nothing reserved. PostgreSQL only, as above.
+func TestPlacerReportsFailedBatch(t *testing.T) {
+	db, f, sku := fiveUnitsOnPostgres(t)
+	ctx := context.Background()
+	store := &staleStore{Store: db.Checkout(), change: func(ctx context.Context) error {
+		return db.InTx(ctx, func(other *sqlstore.Tx) error {
+			_, err := other.ExecContext(ctx, `UPDATE stock SET on_hand = 0 WHERE sku = $1`, sku)
+			return err
+		})
+	}}
+	var mu sync.Mutex
+	var failures []string
+	p := checkout.NewPlacer(store, 1, func(n int, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		failures = append(failures, strconv.Itoa(n)+": "+err.Error())
+	})
+	defer p.Close()
+	var wg sync.WaitGroup
+	outcomes := make([]string, 4)
+	for i := range outcomes {
+		pl, err := f.placement(sku)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outcomes[i] = shopd.ErrorType(p.Place(ctx, pl))
+		}()
+	}
+	wg.Wait()
+	if len(failures) != 1 || !strings.Contains(failures[0], "stock rows") {
+		t.Fatalf("failed batches reported: %q, want one, failed on its stock rows", failures)
+	}
+	for i, o := range outcomes {
+		if o != "out-of-stock" {
+			t.Errorf("checkout %d: %q, want out-of-stock", i, o)
+		}
+	}
+	if reserved := sum(t, db, `SELECT reserved FROM stock WHERE sku = $1`, sku); reserved != 0 {
+		t.Fatalf("%d reserved, want 0", reserved)
+	}
+}
+
+// fiveUnitsOnPostgres is a shop on PostgreSQL with 5 units of sku in one
+// warehouse; the test is skipped without PostgreSQL.
+func fiveUnitsOnPostgres(t *testing.T) (db *sqlstore.DB, f *fixture, sku string) {
+	if !slices.Contains(storetest.Engines(t), sqlstore.Postgres) {
+		t.Skip("PostgreSQL only (SHOPD_TEST_DATABASE_URL); CI sets it")
+	}
+	db = storetest.Open(t, sqlstore.Postgres)
+	ctx := context.Background()
+	f = newShop(t, db)
+	sku = f.skus[0]
+	if _, err := f.inventory.CreateWarehouse(ctx, inventory.NewWarehouse{Code: "east", Name: "east", Markets: []string{"us"}, Priority: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.inventory.Receive(ctx, inventory.Receipt{Warehouse: "east", SKU: sku, Quantity: 5}); err != nil {
+		t.Fatal(err)
+	}
+	return db, f, sku
 }

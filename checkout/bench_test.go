@@ -288,7 +288,7 @@ func (f *fixture) keyedPlacement(ctx context.Context, sku string) (checkout.Plac
 // placeBatched returns checkout+key through a Placer, as the checkout
 // service places orders.
 func (f *fixture) placeBatched(b *testing.B) func(ctx context.Context, sku string) error {
-	p := checkout.NewPlacer(f.db.Checkout(), 1)
+	p := checkout.NewPlacer(f.db.Checkout(), 1, nil)
 	b.Cleanup(p.Close)
 	return func(ctx context.Context, sku string) error {
 		pl, err := f.keyedPlacement(ctx, sku)

@@ -21,10 +21,12 @@ package checkout
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/shopd/shopd"
 	"github.com/shopd/shopd/cart"
@@ -103,6 +105,9 @@ type Service struct {
 
 	mu      sync.Mutex
 	waiting map[string]chan charged // by payment ID
+
+	failed atomic.Int64                // batches redone one by one (FailedBatches)
+	log    atomic.Pointer[slog.Logger] // SetLogger
 }
 
 // charged is a payment's outcome, as payment.Service.Execute returns it.
@@ -125,8 +130,10 @@ const placeWorkers = 1
 // by the reconciler, or by a webhook — moves the order.
 func NewService(store Store, carts Carts, stock Reservations, payments Payments, clock shopd.Clock) *Service {
 	s := &Service{store: store, carts: carts, stock: stock, payments: payments, clock: clock,
-		placer: NewPlacer(store, placeWorkers), waiting: map[string]chan charged{}}
-	s.charges = payments.NewBatch(context.Background(), payment.BatchOptions{Concurrency: maxCharges, Unlimited: true}, s.reported)
+		waiting: map[string]chan charged{}}
+	s.placer = NewPlacer(store, placeWorkers, s.batchFailed("placement"))
+	s.charges = payments.NewBatch(context.Background(), payment.BatchOptions{Concurrency: maxCharges, Unlimited: true,
+		Failed: s.batchFailed("payment outcomes")}, s.reported)
 	payments.OnSettleBatch(s.settled)
 	return s
 }
@@ -139,11 +146,25 @@ func (s *Service) Close() {
 	s.charges.Close()
 }
 
-// FailedBatches returns how many batches of checkouts failed as a whole and
-// were then done one by one: placements (Placer.Failed) and payment
-// outcomes (payment.Batch.Failed). Exported as a metric: it should stay
-// at zero.
-func (s *Service) FailedBatches() int64 { return s.placer.Failed() + s.charges.Failed() }
+// FailedBatches returns how many batches of checkouts — placements or
+// payment outcomes — failed as a whole and were redone one checkout at a
+// time, with the same outcomes. Exported as a metric: it should stay at 0.
+func (s *Service) FailedBatches() int64 { return s.failed.Load() }
+
+// SetLogger makes the service log each failed batch (with the error that
+// failed it); without one it only counts them.
+func (s *Service) SetLogger(l *slog.Logger) { s.log.Store(l) }
+
+// batchFailed counts and logs the failed batches of one kind.
+func (s *Service) batchFailed(what string) func(n int, err error) {
+	return func(n int, err error) {
+		s.failed.Add(1)
+		if l := s.log.Load(); l != nil {
+			l.Warn("checkout: a batch failed and is redone one checkout at a time", slog.String("batch", what),
+				slog.Int("checkouts", n), slog.String("error", err.Error()))
+		}
+	}
+}
 
 // execute takes a placed order's payment as payment.Service.Execute does,
 // in a batch with the other checkouts': the payment was committed with its

@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/shopd/shopd"
@@ -48,6 +47,11 @@ type BatchOptions struct {
 	// Unlimited calls the gateway as payments come, as Execute does, for
 	// payments a shopper waits for (checkouts); Rate is ignored.
 	Unlimited bool
+	// Failed, if set, is told of a group of n outcomes whose transaction
+	// failed with err, before each is recorded alone: a store error, which
+	// should be rare; if it keeps coming, every payment costs a
+	// transaction of its own.
+	Failed func(n int, err error)
 }
 
 // RateLimited is a Gateway that publishes how many calls per second it
@@ -70,15 +74,7 @@ type Batch struct {
 
 	mu       sync.Mutex
 	limiters map[string]*limiter
-
-	failed atomic.Int64 // groups whose recording transaction failed
 }
-
-// Failed returns how many groups of outcomes could not be recorded in one
-// transaction, each outcome then recorded alone: a store error, which
-// should be rare; a count that keeps growing means the grouped path is
-// broken and every payment costs a transaction of its own.
-func (b *Batch) Failed() int64 { return b.failed.Load() }
 
 // callResult is what one gateway call (or a lookup) gave.
 type callResult struct {
@@ -347,7 +343,9 @@ func (b *Batch) recordGroup(group []callResult) {
 		return b.s.runHooks(b.ctx, tx, settled)
 	})
 	if err != nil {
-		b.failed.Add(1)
+		if b.opts.Failed != nil {
+			b.opts.Failed(len(pending), err)
+		}
 		for _, r := range pending {
 			p, err := b.s.recordCharge(b.ctx, r.p, r.charge, r.err)
 			b.report(known(p, r.p), err)

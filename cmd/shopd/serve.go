@@ -113,6 +113,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	if err := metrics.Register(sqlstore.NewStatsCollector(a.db, 5*time.Second, 2*time.Second)); err != nil {
 		return err
 	}
+	a.checkout.SetLogger(log)
 	if err := metrics.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shopd_checkout_failed_batches_total",
 		Help: "Batches of checkouts (placements, payment outcomes) whose transaction failed, each then done alone; should stay 0."},
 		func() float64 { return float64(a.checkout.FailedBatches()) })); err != nil {
