@@ -2,6 +2,8 @@ package checkout
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,25 +35,36 @@ const maxLinger = 2 * time.Millisecond
 // which leaves nothing of it; err is the store's, which fails the
 // transaction (the caller then places each alone).
 func PlaceOrders(ctx context.Context, tx Tx, pls []Placement) (errs []error, err error) {
+	return placeOrders(ctx, tx, pls, false)
+}
+
+// placeOrders is PlaceOrders. With keysLast, for a batch without holds,
+// the keys of the placements that got their stock are claimed with the
+// other writes, one round trip less (a drop's keys are new); if one of
+// them exists, the transaction fails with idempotency.ErrKeyExists and the
+// batch must be placed again by PlaceOrders.
+func placeOrders(ctx context.Context, tx Tx, pls []Placement, keysLast bool) (errs []error, err error) {
 	errs = make([]error, len(pls))
-	// Keys first: a replayed request must take nothing. New keys are
-	// claimed in one statement; a key that exists, or repeats in the
-	// batch, is claimed as PlaceOrder claims it, which tells a replay from
-	// a key in use.
-	var recs []idempotency.Record
-	var keyed []int
-	for i, pl := range pls {
-		if pl.Key != nil {
-			recs, keyed = append(recs, pl.Key.Record), append(keyed, i)
+	if !keysLast {
+		// Keys first: a replayed request must take nothing. New keys are
+		// claimed in one statement; a key that exists, or repeats in the
+		// batch, is claimed as PlaceOrder claims it, which tells a replay
+		// from a key in use.
+		var recs []idempotency.Record
+		var keyed []int
+		for i, pl := range pls {
+			if pl.Key != nil {
+				recs, keyed = append(recs, pl.Key.Record), append(keyed, i)
+			}
 		}
-	}
-	claimed, err := tx.ClaimKeys(ctx, recs)
-	if err != nil {
-		return nil, err
-	}
-	for j, i := range keyed {
-		if !claimed[j] {
-			errs[i] = pls[i].Key.Claim(ctx, tx)
+		claimed, err := tx.ClaimKeys(ctx, recs)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range keyed {
+			if !claimed[j] {
+				errs[i] = pls[i].Key.Claim(ctx, tx)
+			}
 		}
 	}
 	// Purchase limits and discount codes (rare in a drop): each checkout's
@@ -71,7 +84,7 @@ func PlaceOrders(ctx context.Context, tx Tx, pls []Placement) (errs []error, err
 	// From the stock on, nothing written is read back: the writes go to the
 	// database together (Tx.Pipeline).
 	err = tx.Pipeline(ctx, func() error {
-		return placeReserved(ctx, tx, pls, errs, reqs, placing)
+		return placeReserved(ctx, tx, pls, errs, reqs, placing, keysLast)
 	})
 	if err != nil {
 		return nil, err
@@ -80,8 +93,10 @@ func PlaceOrders(ctx context.Context, tx Tx, pls []Placement) (errs []error, err
 }
 
 // placeReserved reserves the stock of the placements still standing and
-// writes the orders, payments and events of those that got it.
-func placeReserved(ctx context.Context, tx Tx, pls []Placement, errs []error, reqs []inventory.ReserveRequest, placing []int) error {
+// writes the orders, payments and events of those that got it; their keys
+// too if claimKeys (placeOrders' keysLast), else it gives back the keys of
+// those that did not.
+func placeReserved(ctx context.Context, tx Tx, pls []Placement, errs []error, reqs []inventory.ReserveRequest, placing []int, claimKeys bool) error {
 	stockErrs, err := tx.ReserveStocks(ctx, reqs)
 	if err != nil {
 		return err
@@ -89,11 +104,11 @@ func placeReserved(ctx context.Context, tx Tx, pls []Placement, errs []error, re
 	shopd.CrashPoint("checkout.reserving") // stock reserved, nothing committed
 	var orders []order.Order
 	var payments []payment.Payment
-	var unclaim []idempotency.Record
+	var claim, unclaim []idempotency.Record
 	for j, i := range placing {
 		pl := pls[i]
 		if errs[i] = stockErrs[j]; errs[i] != nil {
-			if pl.Key != nil {
+			if pl.Key != nil && !claimKeys {
 				unclaim = append(unclaim, pl.Key.Record)
 			}
 			if pl.holds() {
@@ -103,7 +118,13 @@ func placeReserved(ctx context.Context, tx Tx, pls []Placement, errs []error, re
 			}
 			continue
 		}
+		if pl.Key != nil && claimKeys {
+			claim = append(claim, pl.Key.Record)
+		}
 		orders, payments = append(orders, pl.Order), append(payments, pl.Payment)
+	}
+	if err := tx.ClaimNewKeys(ctx, claim); err != nil {
+		return err
 	}
 	if err := tx.ReleaseKeys(ctx, unclaim); err != nil {
 		return err
@@ -244,11 +265,20 @@ func (p *Placer) run(batch []*placeRequest) {
 		pls[i] = r.pl
 	}
 	ctx := context.WithoutCancel(live[0].ctx)
+	// A batch without purchase limits or discount codes (a drop's) claims
+	// its keys last; if one exists, it is placed again claiming them first.
+	keysLast := !slices.ContainsFunc(pls, Placement.holds)
 	var errs []error
 	err := p.store.InTx(ctx, func(tx Tx) (err error) {
-		errs, err = PlaceOrders(ctx, tx, pls)
+		errs, err = placeOrders(ctx, tx, pls, keysLast)
 		return err
 	})
+	if keysLast && errors.Is(err, idempotency.ErrKeyExists) {
+		err = p.store.InTx(ctx, func(tx Tx) (err error) {
+			errs, err = PlaceOrders(ctx, tx, pls)
+			return err
+		})
+	}
 	if err != nil && p.failed != nil {
 		p.failed(len(live), err)
 	}

@@ -392,3 +392,85 @@ func fiveUnitsOnPostgres(t *testing.T) (db *sqlstore.DB, f *fixture, sku string)
 	}
 	return db, f, sku
 }
+
+// TestPlacerKeysClaimedLast: a Placer claims a drop's keys with the
+// batch's other writes; a batch with a key that exists is placed again
+// claiming its keys first, so a replay is still a replay, a key in use
+// still in use, and the others are placed — not a failed batch.
+func TestPlacerKeysClaimedLast(t *testing.T) {
+	storetest.EachEngine(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		f := newShop(t, db)
+		sku := f.skus[0]
+		if _, err := f.inventory.CreateWarehouse(ctx, inventory.NewWarehouse{Code: "east", Name: "east", Markets: []string{"us"}, Priority: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.inventory.Receive(ctx, inventory.Receipt{Warehouse: "east", SKU: sku, Quantity: 100}); err != nil {
+			t.Fatal(err)
+		}
+		pending := func(k string) *idempotency.Pending {
+			p, stored, err := f.keys.Pending(ctx, "test", k, "hash")
+			if err != nil || stored != nil {
+				t.Fatalf("key %s: %v %v", k, stored, err)
+			}
+			return p
+		}
+		placement := func(key *idempotency.Pending) checkout.Placement {
+			pl, err := f.placement(sku)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl.Key = key
+			return pl
+		}
+		// "done" was answered; "busy" is held by a request still running.
+		replay, inUse := pending("done"), pending("busy")
+		for _, k := range []string{"done", "busy"} {
+			p := pending(k)
+			if err := db.InTx(ctx, func(tx *sqlstore.Tx) error { return p.Claim(ctx, tx) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.keys.Complete(ctx, "test", "done", 201, "application/json", "", []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		var failed atomic.Int64
+		p := checkout.NewPlacer(db.Checkout(), 1, func(int, error) { failed.Add(1) })
+		defer p.Close()
+		const fresh = 50
+		pls := []checkout.Placement{placement(replay), placement(inUse)}
+		for i := range fresh {
+			pls = append(pls, placement(pending("fresh-"+strconv.Itoa(i))))
+		}
+		errs := make([]error, len(pls))
+		var wg sync.WaitGroup
+		for i, pl := range pls {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = p.Place(ctx, pl)
+			}()
+		}
+		wg.Wait()
+		if _, ok := errs[0].(*idempotency.Replay); !ok {
+			t.Errorf("the answered key: %v, want a replay", errs[0])
+		}
+		if got := shopd.ErrorType(errs[1]); got != "idempotency-key-in-use" {
+			t.Errorf("the key in use: %v, want idempotency-key-in-use", errs[1])
+		}
+		for i, err := range errs[2:] {
+			if err != nil {
+				t.Errorf("fresh key %d: %v", i, err)
+			}
+			if _, found, err := db.Idempotency().Lookup(ctx, "test", "fresh-"+strconv.Itoa(i)); err != nil || !found {
+				t.Errorf("fresh key %d not held: %v", i, err)
+			}
+		}
+		if reserved := sum(t, db, `SELECT reserved FROM stock WHERE sku = $1`, sku); reserved != fresh {
+			t.Errorf("%d reserved, want %d", reserved, fresh)
+		}
+		if n := failed.Load(); n != 0 {
+			t.Errorf("%d failed batches, want 0", n)
+		}
+	})
+}

@@ -58,6 +58,7 @@ type Tx interface {
 
 	// For batches of checkouts (PlaceOrders): the same writes for many at once.
 	ClaimKeys(ctx context.Context, recs []idempotency.Record) (claimed []bool, err error)
+	ClaimNewKeys(ctx context.Context, recs []idempotency.Record) error
 	ReleaseKeys(ctx context.Context, recs []idempotency.Record) error
 	InsertOrders(ctx context.Context, os []order.Order) error
 	InsertPayments(ctx context.Context, ps []payment.Payment) error

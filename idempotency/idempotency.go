@@ -6,6 +6,7 @@ package idempotency
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/shopd/shopd"
@@ -56,6 +57,12 @@ var (
 	ErrKeyMismatch = shopd.TypedErrorf(shopd.EUNPROCESSABLE, "idempotency-key-reused", "This Idempotency-Key was already used with different parameters.")
 	ErrKeyInvalid  = shopd.TypedErrorf(shopd.EINVALID, "idempotency-key-invalid", "The Idempotency-Key header must be 1 to 255 printable ASCII characters.")
 )
+
+// ErrKeyExists is a store's answer to claiming keys expected to be new
+// (a batch of checkouts, claimed with its writes) when one of them
+// exists: the transaction must be rolled back, and the keys claimed one
+// by one, which tells a replay from a key in use.
+var ErrKeyExists = errors.New("idempotency: a key claimed as new exists")
 
 // Service decides what to do with a request that carries a key.
 type Service struct {

@@ -177,16 +177,11 @@ func (db *DB) PurgeIdempotencyKeys(ctx context.Context, now time.Time) (int64, e
 // by the transaction. A key that exists is left as it is; its caller
 // claims it with ClaimKey, which reads what holds it.
 func (tx *Tx) ClaimKeys(ctx context.Context, recs []idempotency.Record) ([]bool, error) {
-	rows := make([][]any, len(recs))
-	for i, r := range recs {
-		rows[i] = []any{r.Scope, r.Key, r.RequestHash, micros(r.LockedAt), micros(r.CreatedAt), micros(r.ExpiresAt)}
-	}
-	const prefix = `INSERT INTO idempotency_keys (scope, key, request_hash, locked_at, created_at, expires_at) VALUES `
-	const suffix = ` ON CONFLICT (scope, key) DO NOTHING RETURNING scope, key`
+	const suffix = claimSuffix + ` RETURNING scope, key`
 	inserted := map[[2]string]bool{}
-	for chunk := range chunks(tx, rows, 6, len(prefix)+len(suffix)) {
+	for chunk := range chunks(tx, claimRows(recs), 6, len(claimPrefix)+len(suffix)) {
 		values, args := tx.rowValues(chunk, nil)
-		rs, err := tx.QueryContext(ctx, prefix+values+suffix, args...)
+		rs, err := tx.QueryContext(ctx, claimPrefix+values+suffix, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -210,6 +205,41 @@ func (tx *Tx) ClaimKeys(ctx context.Context, recs []idempotency.Record) ([]bool,
 		delete(inserted, k) // the same key twice in recs: the first holds it
 	}
 	return claimed, nil
+}
+
+// ClaimNewKeys claims keys that are expected to be new, without reading
+// the answer: inside Pipeline the claims go with the transaction's other
+// writes, in their round trip. If one of them exists (a replay, a key in
+// use, the same key twice) the statement fails the transaction with
+// idempotency.ErrKeyExists; the caller then claims them with ClaimKeys.
+func (tx *Tx) ClaimNewKeys(ctx context.Context, recs []idempotency.Record) error {
+	for chunk := range chunks(tx, claimRows(recs), 6, len(claimPrefix)+len(claimSuffix)) {
+		values, args := tx.rowValues(chunk, nil)
+		all := func(n int64) error {
+			if n != int64(len(chunk)) {
+				return idempotency.ErrKeyExists
+			}
+			return nil
+		}
+		if err := tx.exec(ctx, all, claimPrefix+values+claimSuffix, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// The statement that claims keys in bulk, and its rows.
+const (
+	claimPrefix = `INSERT INTO idempotency_keys (scope, key, request_hash, locked_at, created_at, expires_at) VALUES `
+	claimSuffix = ` ON CONFLICT (scope, key) DO NOTHING`
+)
+
+func claimRows(recs []idempotency.Record) [][]any {
+	rows := make([][]any, len(recs))
+	for i, r := range recs {
+		rows[i] = []any{r.Scope, r.Key, r.RequestHash, micros(r.LockedAt), micros(r.CreatedAt), micros(r.ExpiresAt)}
+	}
+	return rows
 }
 
 // ReleaseKeys deletes keys the transaction claimed for requests that then
