@@ -39,10 +39,10 @@ func PlaceOrders(ctx context.Context, tx Tx, pls []Placement) (errs []error, err
 }
 
 // placeOrders is PlaceOrders. With keysLast, for a batch without holds,
-// the keys of the placements that got their stock are claimed with the
-// other writes, one round trip less (a drop's keys are new); if one of
-// them exists, the transaction fails with idempotency.ErrKeyExists and the
-// batch must be placed again by PlaceOrders.
+// the keys are claimed with the other writes, one round trip less (a
+// drop's keys are new); if one of them exists, the transaction fails with
+// idempotency.ErrKeyExists and the batch must be placed again by
+// PlaceOrders.
 func placeOrders(ctx context.Context, tx Tx, pls []Placement, keysLast bool) (errs []error, err error) {
 	errs = make([]error, len(pls))
 	if !keysLast {
@@ -92,10 +92,12 @@ func placeOrders(ctx context.Context, tx Tx, pls []Placement, keysLast bool) (er
 	return errs, nil
 }
 
-// placeReserved reserves the stock of the placements still standing and
-// writes the orders, payments and events of those that got it; their keys
-// too if claimKeys (placeOrders' keysLast), else it gives back the keys of
-// those that did not.
+// placeReserved reserves the stock of the placements still standing,
+// writes the orders, payments and events of those that got it and gives
+// back the keys of those that did not. With claimKeys (placeOrders'
+// keysLast) it claims all their keys first, also of those that then give
+// them back: a key that exists must fail the batch even for a checkout out
+// of stock, whose answer is the replay or "in use", not "out of stock".
 func placeReserved(ctx context.Context, tx Tx, pls []Placement, errs []error, reqs []inventory.ReserveRequest, placing []int, claimKeys bool) error {
 	stockErrs, err := tx.ReserveStocks(ctx, reqs)
 	if err != nil {
@@ -107,8 +109,12 @@ func placeReserved(ctx context.Context, tx Tx, pls []Placement, errs []error, re
 	var claim, unclaim []idempotency.Record
 	for j, i := range placing {
 		pl := pls[i]
-		if errs[i] = stockErrs[j]; errs[i] != nil {
-			if pl.Key != nil && !claimKeys {
+		errs[i] = stockErrs[j]
+		if pl.Key != nil && claimKeys {
+			claim = append(claim, pl.Key.Record)
+		}
+		if errs[i] != nil {
+			if pl.Key != nil {
 				unclaim = append(unclaim, pl.Key.Record)
 			}
 			if pl.holds() {
@@ -117,9 +123,6 @@ func placeReserved(ctx context.Context, tx Tx, pls []Placement, errs []error, re
 				}
 			}
 			continue
-		}
-		if pl.Key != nil && claimKeys {
-			claim = append(claim, pl.Key.Record)
 		}
 		orders, payments = append(orders, pl.Order), append(payments, pl.Payment)
 	}

@@ -396,7 +396,8 @@ func fiveUnitsOnPostgres(t *testing.T) (db *sqlstore.DB, f *fixture, sku string)
 // TestPlacerKeysClaimedLast: a Placer claims a drop's keys with the
 // batch's other writes; a batch with a key that exists is placed again
 // claiming its keys first, so a replay is still a replay, a key in use
-// still in use, and the others are placed — not a failed batch.
+// still in use — also for a SKU out of stock — and the others are placed:
+// not a failed batch.
 func TestPlacerKeysClaimedLast(t *testing.T) {
 	storetest.EachEngine(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
@@ -415,7 +416,7 @@ func TestPlacerKeysClaimedLast(t *testing.T) {
 			}
 			return p
 		}
-		placement := func(key *idempotency.Pending) checkout.Placement {
+		placement := func(key *idempotency.Pending, sku string) checkout.Placement {
 			pl, err := f.placement(sku)
 			if err != nil {
 				t.Fatal(err)
@@ -438,9 +439,13 @@ func TestPlacerKeysClaimedLast(t *testing.T) {
 		p := checkout.NewPlacer(db.Checkout(), 1, func(int, error) { failed.Add(1) })
 		defer p.Close()
 		const fresh = 50
-		pls := []checkout.Placement{placement(replay), placement(inUse)}
+		// Alone, so that no other key fails its batch: f.skus[1] has no stock.
+		if err := p.Place(ctx, placement(inUse, f.skus[1])); shopd.ErrorType(err) != "idempotency-key-in-use" {
+			t.Errorf("the key in use, out of stock: %v, want idempotency-key-in-use", err)
+		}
+		pls := []checkout.Placement{placement(replay, sku), placement(inUse, sku)}
 		for i := range fresh {
-			pls = append(pls, placement(pending("fresh-"+strconv.Itoa(i))))
+			pls = append(pls, placement(pending("fresh-"+strconv.Itoa(i)), sku))
 		}
 		errs := make([]error, len(pls))
 		var wg sync.WaitGroup
