@@ -37,15 +37,8 @@ func TestPlaceOrders(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		key := func(k string) *idempotency.Pending {
-			p, stored, err := f.keys.Pending(ctx, "test", k, "hash")
-			if err != nil || stored != nil {
-				t.Fatalf("key %s: %v %v", k, stored, err)
-			}
-			return p
-		}
 		// A key answered before: its request is replayed.
-		done, replayed := key("done"), key("done") // the second arrives before the first is answered
+		done, replayed := f.pendingKey(t, "done"), f.pendingKey(t, "done") // the second arrives before the first is answered
 		if err := db.InTx(ctx, func(tx *sqlstore.Tx) error { return done.Claim(ctx, tx) }); err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +78,7 @@ func TestPlaceOrders(t *testing.T) {
 			case "done":
 				pl.Key = replayed
 			default:
-				pl.Key = key(c.key)
+				pl.Key = f.pendingKey(t, c.key)
 			}
 			pl.Limits = c.limits
 			pls[i] = pl
@@ -381,16 +374,33 @@ func fiveUnitsOnPostgres(t *testing.T) (db *sqlstore.DB, f *fixture, sku string)
 		t.Skip("PostgreSQL only (SHOPD_TEST_DATABASE_URL); CI sets it")
 	}
 	db = storetest.Open(t, sqlstore.Postgres)
+	f, sku = stockedSKU(t, db, 5)
+	return db, f, sku
+}
+
+// stockedSKU is a shop with units of its first SKU in the warehouse
+// "east" (serving "us") and no stock of the others.
+func stockedSKU(t *testing.T, db *sqlstore.DB, units int64) (*fixture, string) {
 	ctx := context.Background()
-	f = newShop(t, db)
-	sku = f.skus[0]
+	f := newShop(t, db)
+	sku := f.skus[0]
 	if _, err := f.inventory.CreateWarehouse(ctx, inventory.NewWarehouse{Code: "east", Name: "east", Markets: []string{"us"}, Priority: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.inventory.Receive(ctx, inventory.Receipt{Warehouse: "east", SKU: sku, Quantity: 5}); err != nil {
+	if _, err := f.inventory.Receive(ctx, inventory.Receipt{Warehouse: "east", SKU: sku, Quantity: units}); err != nil {
 		t.Fatal(err)
 	}
-	return db, f, sku
+	return f, sku
+}
+
+// pendingKey is a new Idempotency-Key k of scope "test", looked up as the
+// API does.
+func (f *fixture) pendingKey(t *testing.T, k string) *idempotency.Pending {
+	p, stored, err := f.keys.Pending(context.Background(), "test", k, "hash")
+	if err != nil || stored != nil {
+		t.Fatalf("key %s: %v %v", k, stored, err)
+	}
+	return p
 }
 
 // TestPlacerKeysClaimedLast: a Placer claims a drop's keys with the
@@ -401,21 +411,7 @@ func fiveUnitsOnPostgres(t *testing.T) (db *sqlstore.DB, f *fixture, sku string)
 func TestPlacerKeysClaimedLast(t *testing.T) {
 	storetest.EachEngine(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		f := newShop(t, db)
-		sku := f.skus[0]
-		if _, err := f.inventory.CreateWarehouse(ctx, inventory.NewWarehouse{Code: "east", Name: "east", Markets: []string{"us"}, Priority: 1}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.inventory.Receive(ctx, inventory.Receipt{Warehouse: "east", SKU: sku, Quantity: 100}); err != nil {
-			t.Fatal(err)
-		}
-		pending := func(k string) *idempotency.Pending {
-			p, stored, err := f.keys.Pending(ctx, "test", k, "hash")
-			if err != nil || stored != nil {
-				t.Fatalf("key %s: %v %v", k, stored, err)
-			}
-			return p
-		}
+		f, sku := stockedSKU(t, db, 100)
 		placement := func(key *idempotency.Pending, sku string) checkout.Placement {
 			pl, err := f.placement(sku)
 			if err != nil {
@@ -425,9 +421,9 @@ func TestPlacerKeysClaimedLast(t *testing.T) {
 			return pl
 		}
 		// "done" was answered; "busy" is held by a request still running.
-		replay, inUse := pending("done"), pending("busy")
+		replay, inUse := f.pendingKey(t, "done"), f.pendingKey(t, "busy")
 		for _, k := range []string{"done", "busy"} {
-			p := pending(k)
+			p := f.pendingKey(t, k)
 			if err := db.InTx(ctx, func(tx *sqlstore.Tx) error { return p.Claim(ctx, tx) }); err != nil {
 				t.Fatal(err)
 			}
@@ -445,7 +441,7 @@ func TestPlacerKeysClaimedLast(t *testing.T) {
 		}
 		pls := []checkout.Placement{placement(replay, sku), placement(inUse, sku)}
 		for i := range fresh {
-			pls = append(pls, placement(pending("fresh-"+strconv.Itoa(i)), sku))
+			pls = append(pls, placement(f.pendingKey(t, "fresh-"+strconv.Itoa(i)), sku))
 		}
 		errs := make([]error, len(pls))
 		var wg sync.WaitGroup

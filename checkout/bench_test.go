@@ -3,6 +3,7 @@ package checkout_test
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"slices"
 	"sync"
@@ -175,16 +176,7 @@ func (f *fixture) run(b *testing.B, skus []string, op func(ctx context.Context, 
 // bareUpdate is the reference: one conditional UPDATE of the stock row in
 // its own transaction.
 func (f *fixture) bareUpdate(ctx context.Context, sku string) error {
-	return f.db.InTx(ctx, func(tx *sqlstore.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE stock SET reserved = reserved + 1 WHERE sku = $1 AND warehouse_id = $2 AND on_hand - reserved >= 1`, sku, f.warehouse)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return shopd.Errorf(shopd.ECONFLICT, "no stock")
-		}
-		return nil
-	})
+	return f.db.InTx(ctx, func(tx *sqlstore.Tx) error { return f.bareUpdateIn(ctx, tx, sku) })
 }
 
 // bareUpdateOwnTx is bareUpdate in a transaction with a commit of its own,
@@ -195,6 +187,17 @@ func (f *fixture) bareUpdateOwnTx(ctx context.Context, sku string) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := f.bareUpdateIn(ctx, tx, sku); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// bareUpdateIn is the references' statement: one unit of sku reserved if
+// available.
+func (f *fixture) bareUpdateIn(ctx context.Context, tx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}, sku string) error {
 	res, err := tx.ExecContext(ctx, `UPDATE stock SET reserved = reserved + 1 WHERE sku = $1 AND warehouse_id = $2 AND on_hand - reserved >= 1`, sku, f.warehouse)
 	if err != nil {
 		return err
@@ -202,7 +205,7 @@ func (f *fixture) bareUpdateOwnTx(ctx context.Context, sku string) error {
 	if n, _ := res.RowsAffected(); n != 1 {
 		return shopd.Errorf(shopd.ECONFLICT, "no stock")
 	}
-	return tx.Commit()
+	return nil
 }
 
 // placement is checkout's transaction for one unit of sku.

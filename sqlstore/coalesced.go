@@ -38,13 +38,12 @@ type coalesced struct {
 // idemKey names an idempotency key.
 type idemKey struct{ scope, key string }
 
+// coalesceCalls sets up the batchers of a PostgreSQL DB.
 func (db *DB) coalesceCalls() {
-	if db.dialect == Postgres {
-		db.batch.newCarts = coalesce.New(maxCoalesced, db.createCartBatch)
-		db.batch.carts = coalesce.New(maxCoalesced, db.readCartBatch)
-		db.batch.orders = coalesce.New(maxCoalesced, db.readOrderBatch)
-		db.batch.idemKeys = coalesce.New(maxCoalesced, db.readKeyBatch)
-	}
+	db.batch.newCarts = coalesce.New(maxCoalesced, db.createCartBatch)
+	db.batch.carts = coalesce.New(maxCoalesced, db.readCartBatch)
+	db.batch.orders = coalesce.New(maxCoalesced, db.readOrderBatch)
+	db.batch.idemKeys = coalesce.New(maxCoalesced, db.readKeyBatch)
 }
 
 // createCartBatch makes the carts of a batch in one transaction; if it

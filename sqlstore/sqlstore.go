@@ -137,7 +137,6 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetConnMaxIdleTime(0)
 	db := &DB{dialect: SQLite, write: write, read: read, clock: opts.Clock, source: path}
 	db.group = newTxGroup(db)
-	db.coalesceCalls()
 	return db, nil
 }
 
