@@ -132,9 +132,7 @@ func loadCart(ctx context.Context, r Reader, id string) (cart.Cart, error) {
 // loadCarts reads carts (up to 256) and their lines in one statement.
 func loadCarts(ctx context.Context, r Reader, ids []string) (map[string]cart.Cart, error) {
 	in, args := inList(r.Dialect(), ids)
-	rows, err := r.QueryContext(ctx, `SELECT c.id, c.market, c.customer_id, c.region, c.discount_code, c.created_at, c.updated_at,
-		c.expires_at, l.id, l.variant_id, l.quantity, l.created_at, l.updated_at
-		FROM carts c LEFT JOIN cart_lines l ON l.cart_id = c.id WHERE c.id IN `+in+` ORDER BY c.id, l.position, l.id`, args...)
+	rows, err := r.QueryContext(ctx, cartsByID(r.Dialect(), in), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +160,13 @@ func loadCarts(ctx context.Context, r Reader, ids []string) (map[string]cart.Car
 		out[c.ID] = c
 	}
 	return out, rows.Err()
+}
+
+// cartsByID reads carts and their lines by an IN list of cart IDs.
+func cartsByID(d Dialect, in string) string {
+	return `SELECT c.id, c.market, c.customer_id, c.region, c.discount_code, c.created_at, c.updated_at,
+		c.expires_at, l.id, l.variant_id, l.quantity, l.created_at, l.updated_at
+		FROM carts c` + d.ChildJoin("cart_lines", "l", "cart_id", "c.id") + ` WHERE c.id IN ` + in + ` ORDER BY c.id, l.position, l.id`
 }
 
 // Cart implements cart.Store. It returns ENOTFOUND "cart-not-found".

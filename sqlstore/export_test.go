@@ -4,3 +4,9 @@ import "context"
 
 // CommitLazily exposes commitLazily to the package's external tests.
 func (tx *Tx) CommitLazily(ctx context.Context) error { return tx.commitLazily(ctx) }
+
+// BatchReads are the statements that read parents and their child rows by
+// an IN list, by name.
+func BatchReads(d Dialect, in string) map[string]string {
+	return map[string]string{"carts": cartsByID(d, in), "orders": ordersByID(d, in), "order lines": linesByOrderID(d, in)}
+}

@@ -149,8 +149,7 @@ func (s *OrderStore) UpdateOrder(ctx context.Context, id string, fn func(o *orde
 	return out, err
 }
 
-// readOrders loads the orders a WHERE clause selects, with their lines, in
-// two queries.
+// readOrders loads the orders a WHERE clause selects, then their lines.
 func readOrders(ctx context.Context, r Reader, where string, args ...any) ([]order.Order, error) {
 	rows, err := r.QueryContext(ctx, `SELECT `+orderColumns+` FROM orders o `+where, args...)
 	if err != nil {
@@ -177,32 +176,37 @@ func readOrders(ctx context.Context, r Reader, where string, args ...any) ([]ord
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
-	var ids params
-	ph := make([]string, 0, len(out))
-	for _, o := range out {
-		ph = append(ph, ids.add(o.ID))
+	ids := make([]string, len(out))
+	for i, o := range out {
+		ids[i] = o.ID
 	}
-	lines, err := r.QueryContext(ctx, `SELECT l.order_id, `+lineColumns+`
-		FROM order_lines l WHERE l.order_id IN (`+strings.Join(ph, ", ")+`) ORDER BY l.order_id, l.position`, ids...)
-	if err != nil {
-		return nil, err
-	}
-	defer lines.Close()
-	for lines.Next() {
-		var orderID string
-		var ls lineScan
-		if err := lines.Scan(append([]any{&orderID}, ls.dest()...)...); err != nil {
+	for in, args := range inLists(r.Dialect(), ids) {
+		if err := readLines(ctx, r, in, args, func(id string) *order.Order { return &out[byID[id]] }); err != nil {
 			return nil, err
 		}
-		o := &out[byID[orderID]]
-		if err := ls.appendTo(o); err != nil {
-			return nil, err
-		}
-	}
-	if err := lines.Err(); err != nil {
-		return nil, err
 	}
 	return out, nil
+}
+
+// readLines reads the lines of the orders in an IN list and appends each to
+// the order of its ID.
+func readLines(ctx context.Context, r Reader, in string, args []any, of func(id string) *order.Order) error {
+	rows, err := r.QueryContext(ctx, linesByOrderID(r.Dialect(), in), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var orderID string
+		var ls lineScan
+		if err := rows.Scan(append([]any{&orderID}, ls.dest()...)...); err != nil {
+			return err
+		}
+		if err := ls.appendTo(of(orderID)); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // readOrder loads one order with its lines in one statement (a read after
@@ -216,8 +220,7 @@ func readOrder(ctx context.Context, r Reader, id string) (order.Order, error) {
 // statement.
 func readOrdersByID(ctx context.Context, r Reader, ids []string) (map[string]order.Order, error) {
 	in, args := inList(r.Dialect(), ids)
-	rows, err := r.QueryContext(ctx, `SELECT `+orderColumns+`, `+lineColumns+`
-		FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id WHERE o.id IN `+in+` ORDER BY o.id, l.position`, args...)
+	rows, err := r.QueryContext(ctx, ordersByID(r.Dialect(), in), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +244,18 @@ func readOrdersByID(ctx context.Context, r Reader, ids []string) (map[string]ord
 		out[o.ID] = o
 	}
 	return out, rows.Err()
+}
+
+// ordersByID reads orders and their lines by an IN list of order IDs.
+func ordersByID(d Dialect, in string) string {
+	return `SELECT ` + orderColumns + `, ` + lineColumns + ` FROM orders o` +
+		d.ChildJoin("order_lines", "l", "order_id", "o.id") + ` WHERE o.id IN ` + in + ` ORDER BY o.id, l.position`
+}
+
+// linesByOrderID reads the lines of orders by an IN list of order IDs.
+func linesByOrderID(d Dialect, in string) string {
+	return `SELECT o.id, ` + lineColumns + ` FROM orders o` +
+		d.ChildJoin("order_lines", "l", "order_id", "o.id") + ` WHERE o.id IN ` + in + ` ORDER BY o.id, l.position`
 }
 
 // orderColumns are an order's columns (orders o) in orderScan's order.
