@@ -95,8 +95,9 @@ func placeOrders(ctx context.Context, tx Tx, pls []Placement, keysLast bool) (er
 // placeReserved reserves the stock of the placements still standing,
 // writes the orders, payments and events of those that got it and gives
 // back the keys of those that did not. With keysLast (placeOrders') it
-// claims all their keys first, also of those that then give them back: a key that exists must fail the batch even for a checkout out
-// of stock, whose answer is the replay or "in use", not "out of stock".
+// claims all their keys first, also of those that then give them back: a
+// key that exists must fail the batch even for a checkout out of stock,
+// whose answer is the replay or "in use", not "out of stock".
 func placeReserved(ctx context.Context, tx Tx, pls []Placement, errs []error, reqs []inventory.ReserveRequest, placing []int, keysLast bool) error {
 	stockErrs, err := tx.ReserveStocks(ctx, reqs)
 	if err != nil {

@@ -8,5 +8,6 @@ func (tx *Tx) CommitLazily(ctx context.Context) error { return tx.commitLazily(c
 // BatchReads are the statements that read parents and their child rows by
 // an IN list, by name.
 func BatchReads(d Dialect, in string) map[string]string {
-	return map[string]string{"carts": cartsByID(d, in), "orders": ordersByID(d, in), "order lines": linesByOrderID(d, in)}
+	return map[string]string{"carts": cartsByID(d, in), "orders": ordersWithLines(d, orderColumns+", "+lineColumns, in),
+		"order lines": ordersWithLines(d, "o.id, "+lineColumns, in)}
 }

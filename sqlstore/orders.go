@@ -191,7 +191,7 @@ func readOrders(ctx context.Context, r Reader, where string, args ...any) ([]ord
 // readLines reads the lines of the orders in an IN list and appends each to
 // the order of its ID.
 func readLines(ctx context.Context, r Reader, in string, args []any, of func(id string) *order.Order) error {
-	rows, err := r.QueryContext(ctx, linesByOrderID(r.Dialect(), in), args...)
+	rows, err := r.QueryContext(ctx, ordersWithLines(r.Dialect(), `o.id, `+lineColumns, in), args...)
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func readOrder(ctx context.Context, r Reader, id string) (order.Order, error) {
 // statement.
 func readOrdersByID(ctx context.Context, r Reader, ids []string) (map[string]order.Order, error) {
 	in, args := inList(r.Dialect(), ids)
-	rows, err := r.QueryContext(ctx, ordersByID(r.Dialect(), in), args...)
+	rows, err := r.QueryContext(ctx, ordersWithLines(r.Dialect(), orderColumns+`, `+lineColumns, in), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -246,16 +246,11 @@ func readOrdersByID(ctx context.Context, r Reader, ids []string) (map[string]ord
 	return out, rows.Err()
 }
 
-// ordersByID reads orders and their lines by an IN list of order IDs.
-func ordersByID(d Dialect, in string) string {
-	return `SELECT ` + orderColumns + `, ` + lineColumns + ` FROM orders o` +
-		d.ChildJoin("order_lines", "l", "order_id", "o.id") + ` WHERE o.id IN ` + in + ` ORDER BY o.id, l.position`
-}
-
-// linesByOrderID reads the lines of orders by an IN list of order IDs.
-func linesByOrderID(d Dialect, in string) string {
-	return `SELECT o.id, ` + lineColumns + ` FROM orders o` +
-		d.ChildJoin("order_lines", "l", "order_id", "o.id") + ` WHERE o.id IN ` + in + ` ORDER BY o.id, l.position`
+// ordersWithLines reads columns of orders (o) and their lines (l) by an IN
+// list of order IDs, one row per line (or per order without lines).
+func ordersWithLines(d Dialect, columns, in string) string {
+	return `SELECT ` + columns + ` FROM orders o` + d.ChildJoin("order_lines", "l", "order_id", "o.id") +
+		` WHERE o.id IN ` + in + ` ORDER BY o.id, l.position`
 }
 
 // orderColumns are an order's columns (orders o) in orderScan's order.
