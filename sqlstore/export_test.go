@@ -11,3 +11,6 @@ func BatchReads(d Dialect, in string) map[string]string {
 	return map[string]string{"carts": cartsByID(d, in), "orders": ordersWithLines(d, orderColumns+", "+lineColumns, in),
 		"order lines": ordersWithLines(d, "o.id, "+lineColumns, in)}
 }
+
+// RowsWithKeys exposes rowsWithKeys to the package's external tests.
+var RowsWithKeys = rowsWithKeys

@@ -99,9 +99,9 @@ func idemRead(ctx context.Context, r Reader, scope, key, suffix string) (idempot
 	return s.record(), err
 }
 
-// idemReadAll reads the records of keys, one statement per 256. It looks
-// them up by key, the primary key's first column, so that the lookup is an
-// index condition whatever the plan, and keeps the rows of their scopes.
+// idemReadAll reads the records of keys. It looks them up by key, the
+// primary key's first column, by index (rowsWithKeys), and keeps the rows
+// of their scopes.
 func idemReadAll(ctx context.Context, r Reader, keys []idemKey) (map[idemKey]idempotency.Record, error) {
 	names := make([]string, len(keys))
 	wanted := make(map[idemKey]bool, len(keys))
@@ -109,8 +109,8 @@ func idemReadAll(ctx context.Context, r Reader, keys []idemKey) (map[idemKey]ide
 		names[i], wanted[k] = k.key, true
 	}
 	out := make(map[idemKey]idempotency.Record, len(keys))
-	for in, args := range inLists(r.Dialect(), names) {
-		rows, err := r.QueryContext(ctx, `SELECT scope, key, `+idemColumns+` FROM idempotency_keys WHERE key IN `+in, args...)
+	for from, args := range rowsWithKeys(r.Dialect(), "idempotency_keys", "i", "key", names) {
+		rows, err := r.QueryContext(ctx, `SELECT i.scope, i.key, `+idemColumns+` FROM `+from, args...)
 		if err != nil {
 			return nil, err
 		}

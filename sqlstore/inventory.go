@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -859,17 +858,20 @@ type invActive struct {
 
 // invLockActive locks the reference's active reservation lines.
 func invLockActive(ctx context.Context, tx *Tx, reference string) ([]invActive, error) {
-	rows, err := tx.QueryContext(ctx, invActiveSelect+` WHERE r.reference = $1 AND r.state = 'active' ORDER BY r.id`+tx.Dialect().ForUpdateOf("r"), reference)
+	rows, err := tx.QueryContext(ctx, invActiveSelect("stock_reservations r")+` WHERE r.reference = $1 AND r.state = 'active' ORDER BY r.id`+tx.Dialect().ForUpdateOf("r"), reference)
 	if err != nil {
 		return nil, err
 	}
 	return invScanActive(rows)
 }
 
-// invActiveSelect reads reservation lines (r) with their warehouses (w)
-// in invScanActive's order of columns: one statement, one round trip.
-const invActiveSelect = `SELECT r.id, r.reference, r.sku, r.warehouse_id, w.code, w.priority, r.quantity, r.expires_at
-	FROM stock_reservations r JOIN warehouses w ON w.id = r.warehouse_id`
+// invActiveSelect reads reservation lines (r, from the FROM item
+// reservations) with their warehouses (w) in invScanActive's order of
+// columns: one statement, one round trip.
+func invActiveSelect(reservations string) string {
+	return `SELECT r.id, r.reference, r.sku, r.warehouse_id, w.code, w.priority, r.quantity, r.expires_at
+		FROM ` + reservations + ` JOIN warehouses w ON w.id = r.warehouse_id`
+}
 
 // invScanActive scans rows of invActiveSelect, closes them and sorts the
 // lines in routing order.
@@ -950,8 +952,8 @@ func (tx *Tx) CommitReservation(ctx context.Context, reference string) (inventor
 // active: never reserved, released, or committed already.
 func (tx *Tx) CommitReservations(ctx context.Context, references []string) ([]string, error) {
 	var lines []invActive
-	for in, args := range inLists(tx.Dialect(), references) {
-		rows, err := tx.QueryContext(ctx, invActiveSelect+` WHERE r.reference IN `+in+` AND r.state = 'active' ORDER BY r.id`+tx.Dialect().ForUpdateOf("r"), args...)
+	for from, args := range rowsWithKeys(tx.Dialect(), "stock_reservations", "r", "reference", references) {
+		rows, err := tx.QueryContext(ctx, invActiveSelect(from)+` WHERE r.state = 'active' ORDER BY r.id`+tx.Dialect().ForUpdateOf("r"), args...)
 		if err != nil {
 			return nil, err
 		}
@@ -989,14 +991,16 @@ func (tx *Tx) CommitReservations(ctx context.Context, references []string) ([]st
 // needs — are taken last (execLast), locked only until the commit.
 func invCommitLines(ctx context.Context, tx *Tx, lines []invActive) error {
 	now := micros(tx.Now())
-	refs := map[string]bool{}
-	for _, l := range lines {
-		refs[l.reference] = true
+	// By ID, the primary key, not by reference: PostgreSQL takes an IN list
+	// of a column's values without statistics for most of the table
+	// (rowsWithKeys), and a pipelined statement keeps its generic plan.
+	ids := make([]string, len(lines))
+	for i, l := range lines {
+		ids[i] = l.id
 	}
-	ids := slices.Sorted(maps.Keys(refs))
 	for in, args := range inLists(tx.Dialect(), ids, now) {
 		if err := tx.exec(ctx, nil, `UPDATE stock_reservations SET state = 'committed', updated_at = $1
-			WHERE reference IN `+in+` AND state = 'active'`, args...); err != nil {
+			WHERE id IN `+in+` AND state = 'active'`, args...); err != nil {
 			return err
 		}
 	}
@@ -1078,7 +1082,7 @@ func invGiveBack(ctx context.Context, tx *Tx, lines []invActive, now int64) erro
 func (s *InventoryStore) ExpireReservations(ctx context.Context, now time.Time, limit int) (int, error) {
 	var n int
 	err := s.db.InTx(ctx, func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, invActiveSelect+` WHERE r.state = 'active' AND r.expires_at <= $1 ORDER BY r.expires_at, r.id
+		rows, err := tx.QueryContext(ctx, invActiveSelect("stock_reservations r")+` WHERE r.state = 'active' AND r.expires_at <= $1 ORDER BY r.expires_at, r.id
 			LIMIT `+strconv.Itoa(limit)+tx.Dialect().SkipLockedOf("r"), micros(now))
 		if err != nil {
 			return err
