@@ -14,3 +14,9 @@ func BatchReads(d Dialect, in string) map[string]string {
 
 // RowsWithKeys exposes rowsWithKeys to the package's external tests.
 var RowsWithKeys = rowsWithKeys
+
+// ExecPlannedEach is a write by exec that asks to be planned for its values
+// (planEach), as IN lists and updateRows do.
+func (tx *Tx) ExecPlannedEach(ctx context.Context, query string, args ...any) error {
+	return tx.exec(ctx, nil, query, tx.Dialect().planEach(args)...)
+}

@@ -991,16 +991,18 @@ func (tx *Tx) CommitReservations(ctx context.Context, references []string) ([]st
 // needs — are taken last (execLast), locked only until the commit.
 func invCommitLines(ctx context.Context, tx *Tx, lines []invActive) error {
 	now := micros(tx.Now())
-	// By ID, the primary key, not by reference: PostgreSQL takes an IN list
-	// of a column's values without statistics for most of the table
-	// (rowsWithKeys), and a pipelined statement keeps its generic plan.
+	// By ID alone: the lines are locked and active. PostgreSQL takes an IN
+	// list of references without statistics for most of the table
+	// (rowsWithKeys), and "AND state = 'active'" made it read the whole
+	// partial index of active reservations' expiry beside the primary key
+	// (1.2 ms for 24 rows among 20,000).
 	ids := make([]string, len(lines))
 	for i, l := range lines {
 		ids[i] = l.id
 	}
 	for in, args := range inLists(tx.Dialect(), ids, now) {
 		if err := tx.exec(ctx, nil, `UPDATE stock_reservations SET state = 'committed', updated_at = $1
-			WHERE id IN `+in+` AND state = 'active'`, args...); err != nil {
+			WHERE id IN `+in, args...); err != nil {
 			return err
 		}
 	}

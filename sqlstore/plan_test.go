@@ -118,3 +118,37 @@ func indexOnly(t *testing.T, pool *sql.DB, name, query string, args ...any) {
 		t.Errorf("%s: the plan scans or hashes a table:\n%s", name, text)
 	}
 }
+
+// TestPipelinedWritesPlannedForTheirValues proves that a write queued in a
+// pipeline that asks to be planned for its values (an UPDATE by an IN list
+// or a VALUES join) is, every time: a pgx batch takes no per-statement
+// mode, and after five runs PostgreSQL would keep a generic plan — made
+// while the table was small, a scan of the whole table as it grows.
+func TestPipelinedWritesPlannedForTheirValues(t *testing.T) {
+	if !slices.Contains(storetest.Engines(t), sqlstore.Postgres) {
+		t.Skip("PostgreSQL only: SQLite has no pipeline")
+	}
+	db := storetest.Open(t, sqlstore.Postgres)
+	ctx := context.Background()
+	const update = `UPDATE stock_reservations SET updated_at = $1 WHERE id IN ($2, $3)`
+	const runs = 10
+	err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		for i := range runs {
+			if err := tx.Pipeline(ctx, func() error { return tx.ExecPlannedEach(ctx, update, i, "rsv_a", "rsv_b") }); err != nil {
+				return err
+			}
+		}
+		var generic, custom int
+		if err := tx.QueryRowContext(ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements
+			WHERE statement = $1`, update).Scan(&generic, &custom); err != nil {
+			return err
+		}
+		if generic != 0 || custom != runs {
+			t.Errorf("planned %d times for its values and %d times generically, want %d and 0", custom, generic, runs)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
