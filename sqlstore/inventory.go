@@ -991,20 +991,8 @@ func (tx *Tx) CommitReservations(ctx context.Context, references []string) ([]st
 // needs — are taken last (execLast), locked only until the commit.
 func invCommitLines(ctx context.Context, tx *Tx, lines []invActive) error {
 	now := micros(tx.Now())
-	// By ID alone: the lines are locked and active. PostgreSQL takes an IN
-	// list of references without statistics for most of the table
-	// (rowsWithKeys), and "AND state = 'active'" made it read the whole
-	// partial index of active reservations' expiry beside the primary key
-	// (1.2 ms for 24 rows among 20,000).
-	ids := make([]string, len(lines))
-	for i, l := range lines {
-		ids[i] = l.id
-	}
-	for in, args := range inLists(tx.Dialect(), ids, now) {
-		if err := tx.exec(ctx, nil, `UPDATE stock_reservations SET state = 'committed', updated_at = $1
-			WHERE id IN `+in, args...); err != nil {
-			return err
-		}
+	if err := invSetState(ctx, tx, lines, inventory.ReservationCommitted, now); err != nil {
+		return err
 	}
 	var movements [][]any
 	for i := 0; i < len(lines); {
@@ -1055,8 +1043,25 @@ func (tx *Tx) ReleaseReservation(ctx context.Context, reference string) (int, er
 	if err := invGiveBack(ctx, tx, lines, now); err != nil {
 		return 0, err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE stock_reservations SET state = 'released', updated_at = $2 WHERE reference = $1 AND state = 'active'`, reference, now)
-	return len(lines), err
+	return len(lines), invSetState(ctx, tx, lines, inventory.ReservationReleased, now)
+}
+
+// invSetState moves locked active reservation lines to state, by their IDs
+// alone. PostgreSQL takes an IN list of references without statistics for
+// most of the table (rowsWithKeys), and with "AND state = 'active'" it read
+// the whole partial index of active reservations' expiry beside the primary
+// key (1.2 ms for 24 rows among 20,000): the lines are locked and active.
+func invSetState(ctx context.Context, tx *Tx, lines []invActive, state inventory.ReservationState, now int64) error {
+	ids := make([]string, len(lines))
+	for i, l := range lines {
+		ids[i] = l.id
+	}
+	for in, args := range inLists(tx.Dialect(), ids, string(state), now) {
+		if err := tx.exec(ctx, nil, `UPDATE stock_reservations SET state = $1, updated_at = $2 WHERE id IN `+in, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // invGiveBack returns reserved units of the lines (sorted in lock order) to
@@ -1098,24 +1103,8 @@ func (s *InventoryStore) ExpireReservations(ctx context.Context, now time.Time, 
 		if err := invGiveBack(ctx, tx, lines, ts); err != nil {
 			return err
 		}
-		ids := make([]string, len(lines))
-		for i, l := range lines {
-			ids[i] = l.id
-		}
-		slices.Sort(ids)
-		for start := 0; start < len(ids); start += 500 {
-			chunk := ids[start:min(len(ids), start+500)]
-			args := []any{ts}
-			for _, id := range chunk {
-				args = append(args, id)
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE stock_reservations SET state = 'expired', updated_at = $1
-				WHERE state = 'active' AND id IN (`+invPlaceholders(2, len(chunk))+`)`, args...); err != nil {
-				return err
-			}
-		}
 		n = len(lines)
-		return nil
+		return invSetState(ctx, tx, lines, inventory.ReservationExpired, ts)
 	})
 	return n, err
 }
