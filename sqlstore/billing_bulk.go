@@ -201,9 +201,7 @@ func (tx *Tx) insertRows(ctx context.Context, prefix string, rows [][]any, suffi
 
 // valuesCTE returns "WITH name (columns) AS (VALUES …)" over rows and its
 // arguments, for an UPDATE … FROM name that changes many rows with one
-// statement (both engines run it). Run it planned for its values
-// (planEach): a generic plan made while the joined table was small scans it
-// whole as it grows (seen: settling payments in a drop on a new database).
+// statement (both engines run it).
 func (tx *Tx) valuesCTE(name string, cols []column, rows [][]any) (string, []any) {
 	names := make([]string, len(cols))
 	types := make([]string, len(cols))
@@ -380,7 +378,8 @@ func (tx *Tx) SaveBilling(ctx context.Context, changes []subscription.BillingCha
 }
 
 // updateRows sets cols[1:] of table's rows whose ID is cols[0] to rows'
-// values, with one UPDATE per few hundred rows.
+// values, with one UPDATE per few hundred rows, planned for its values
+// (planEach): a join with a table planned without them may scan it.
 func (tx *Tx) updateRows(ctx context.Context, table string, cols []column, rows [][]any) error {
 	sets := make([]string, len(cols)-1)
 	for i, c := range cols[1:] {
