@@ -20,12 +20,3 @@ var RowsWithKeys = rowsWithKeys
 func (tx *Tx) ExecPlannedEach(ctx context.Context, query string, args ...any) error {
 	return tx.exec(ctx, nil, query, tx.Dialect().planEach(args)...)
 }
-
-// UpdateStatuses is updateRows of table's status column, for tests.
-func (tx *Tx) UpdateStatuses(ctx context.Context, table string, idStatus ...[2]string) error {
-	rows := make([][]any, len(idStatus))
-	for i, r := range idStatus {
-		rows[i] = []any{r[0], r[1]}
-	}
-	return tx.updateRows(ctx, table, []column{{"id", "TEXT"}, {"status", "TEXT"}}, rows)
-}

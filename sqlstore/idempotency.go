@@ -143,7 +143,7 @@ func (s *IdempotencyStore) CompleteAll(ctx context.Context, cs []idempotency.Com
 			with, args := tx.valuesCTE("v", []column{{"scope", "TEXT"}, {"key", "TEXT"}, {"status", "INTEGER"},
 				{"content_type", "TEXT"}, {"location", "TEXT"}, {"body", "BYTEA"}}, chunk)
 			if _, err := tx.ExecContext(ctx, with+` UPDATE idempotency_keys SET status = v.status, content_type = v.content_type,
-				location = v.location, body = v.body FROM v WHERE idempotency_keys.scope = v.scope AND idempotency_keys.key = v.key`, tx.Dialect().planEach(args)...); err != nil {
+				location = v.location, body = v.body FROM v WHERE idempotency_keys.scope = v.scope AND idempotency_keys.key = v.key`, args...); err != nil {
 				return err
 			}
 		}
@@ -252,8 +252,7 @@ func (tx *Tx) ReleaseKeys(ctx context.Context, recs []idempotency.Record) error 
 	for chunk := range chunks(tx, rows, 2, 150) {
 		with, args := tx.valuesCTE("v", []column{{"scope", "TEXT"}, {"key", "TEXT"}}, chunk)
 		if err := tx.exec(ctx, nil, with+` DELETE FROM idempotency_keys
-			WHERE EXISTS (SELECT 1 FROM v WHERE v.scope = idempotency_keys.scope AND v.key = idempotency_keys.key)`,
-			tx.Dialect().planEach(args)...); err != nil {
+			WHERE EXISTS (SELECT 1 FROM v WHERE v.scope = idempotency_keys.scope AND v.key = idempotency_keys.key)`, args...); err != nil {
 			return err
 		}
 	}

@@ -1022,7 +1022,7 @@ func invCommitLines(ctx context.Context, tx *Tx, lines []invActive) error {
 			(id, sku, warehouse_id, kind, delta, on_hand_after, reference, note, staff_key_id, created_at)
 			SELECT v.id, v.sku, v.warehouse_id, 'sale', v.delta, s.on_hand + v.above, v.reference, '', '', `+
 			tx.placeholder(len(args)+1, "BIGINT")+` FROM v JOIN stock s ON s.sku = v.sku AND s.warehouse_id = v.warehouse_id`,
-			tx.Dialect().planEach(append(args, now))...); err != nil {
+			append(args, now)...); err != nil {
 			return err
 		}
 	}

@@ -473,7 +473,7 @@ func (tx *Tx) SettlePayments(ctx context.Context, ss []payment.PaymentSettlement
 			failure_type = v.failure_type, failure_message = v.failure_message, hard_decline = v.hard_decline, locked_until = 0,
 			updated_at = v.at, settled_at = v.at
 			FROM v WHERE payments.id = v.id AND `+tx.unindexed("payments.status")+` IN ('pending', 'in_doubt')
-			RETURNING `+qualified("payments", paymentColumns), tx.Dialect().planEach(args)...)
+			RETURNING `+qualified("payments", paymentColumns), args...)
 		if err != nil {
 			return nil, err
 		}

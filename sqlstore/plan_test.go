@@ -7,9 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/sqlstore"
 	"github.com/shopd/shopd/sqlstore/storetest"
 )
@@ -149,60 +147,6 @@ func TestPipelinedWritesPlannedForTheirValues(t *testing.T) {
 			t.Errorf("planned %d times for its values and %d times generically, want %d and 0", custom, generic, runs)
 		}
 		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestValuesJoinsPlannedForTheirValues proves that the UPDATEs joining a
-// VALUES list by ID — settling payments, updateRows — are planned for
-// their values on every run, queued in a pipeline or not: a generic plan
-// made while the table was small hashes the list and scans the table
-// (settling 16 payments: 1.0–1.6 ms a statement in a drop on a new
-// database, 0.75 ms planned for its values). A statement PostgreSQL keeps
-// a plan of is a named prepared statement of the connection; none may be
-// one of these.
-func TestValuesJoinsPlannedForTheirValues(t *testing.T) {
-	if !slices.Contains(storetest.Engines(t), sqlstore.Postgres) {
-		t.Skip("PostgreSQL only: SQLite plans every run")
-	}
-	db := storetest.Open(t, sqlstore.Postgres)
-	ctx := context.Background()
-	settle := []payment.PaymentSettlement{{ID: "pay_a", Settlement: payment.Settlement{Status: payment.StatusSucceeded, At: time.Now()}},
-		{ID: "pay_b", Settlement: payment.Settlement{Status: payment.StatusSucceeded, At: time.Now()}}}
-	err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
-		for range 10 {
-			if _, err := tx.SettlePayments(ctx, settle); err != nil {
-				return err
-			}
-			if err := tx.UpdateStatuses(ctx, "orders", [2]string{"ord_a", "paid"}, [2]string{"ord_b", "paid"}); err != nil {
-				return err
-			}
-			if err := tx.Pipeline(ctx, func() error {
-				return tx.UpdateStatuses(ctx, "orders", [2]string{"ord_a", "paid"}, [2]string{"ord_b", "paid"})
-			}); err != nil {
-				return err
-			}
-		}
-		var kept []string
-		rows, err := tx.QueryContext(ctx, `SELECT statement FROM pg_prepared_statements
-			WHERE statement LIKE 'WITH v %' AND generic_plans > 0`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var stmt string
-			if err := rows.Scan(&stmt); err != nil {
-				return err
-			}
-			kept = append(kept, stmt)
-		}
-		if len(kept) > 0 {
-			t.Errorf("%d VALUES joins ran with a generic plan:\n%s", len(kept), strings.Join(kept, "\n"))
-		}
-		return rows.Err()
 	})
 	if err != nil {
 		t.Fatal(err)
