@@ -101,9 +101,9 @@ func (d Dialect) ChildJoin(table, alias, fk, parent string) string {
 	return " LEFT JOIN " + table + " " + alias + " ON " + alias + "." + fk + " = " + parent
 }
 
-// rowsWithKeys yields, for keys in lists of at most 256, the FROM item
-// and arguments of a read of table's rows (as alias) whose column col,
-// not unique by itself, is one of them. PostgreSQL estimates a column
+// rowsWithKeys yields the FROM item and arguments of a read of table's
+// rows (as alias) whose column col, not unique by itself, is one of keys:
+// one statement on PostgreSQL, one per 256 keys on SQLite. PostgreSQL estimates a column
 // without statistics to hold 200 rows per value (0.5 %) and 256 of them
 // all the table, so a table never analyzed (a new shop, a drop's first
 // minute) was scanned whole for an IN list: idempotency keys, looked up
@@ -111,8 +111,9 @@ func (d Dialect) ChildJoin(table, alias, fk, parent string) string {
 // PostgreSQL's statement time in a hot-SKU benchmark (docs/BENCHMARKS.md).
 // There each key is looked up alone through a LATERAL subquery that
 // OFFSET 0 keeps from being flattened, once per distinct key, planned for
-// the table as it is (planEach). SQLite reads an IN list by its index
-// anyway.
+// the table as it is (planEach). A FOR UPDATE OF alias then locks each
+// key's rows as it reads them, keys in sorted order. SQLite reads an IN
+// list by its index anyway.
 func rowsWithKeys(d Dialect, table, alias, col string, keys []string) iter.Seq2[string, []any] {
 	if d == Postgres {
 		return func(yield func(string, []any) bool) {

@@ -16,7 +16,7 @@ func BatchReads(d Dialect, in string) map[string]string {
 var RowsWithKeys = rowsWithKeys
 
 // ExecPlannedEach is a write by exec that asks to be planned for its values
-// (planEach), as IN lists and updateRows do.
+// (planEach), as IN lists do.
 func (tx *Tx) ExecPlannedEach(ctx context.Context, query string, args ...any) error {
 	return tx.exec(ctx, nil, query, tx.Dialect().planEach(args)...)
 }

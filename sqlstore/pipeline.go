@@ -178,12 +178,10 @@ func (tx *Tx) flush(ctx context.Context) error {
 // batchArgs are a queued statement's arguments without planEach's mode,
 // and whether it was there. A pgx Batch runs every statement in the
 // connection's mode, which keeps a prepared statement's generic plan once
-// PostgreSQL has made one: for an UPDATE of rows by an IN list or a VALUES
-// join, one made while the table was small scans it whole for every batch
-// as it grows (seen: 1.2–2.5 ms to update 16–24 orders, payments or
-// reservations a batch in a drop on a new database). So a statement that
-// asks for planEach runs between two SET LOCALs of plan_cache_mode, in the
-// same round trip: PostgreSQL plans it for its values at every run.
+// PostgreSQL has made one: for an IN list (inLists asks for planEach), one
+// made while the table was small may scan it whole as it grows. So such a
+// statement runs between two SET LOCALs of plan_cache_mode, in the same
+// round trip: PostgreSQL plans it for its values at every run.
 func batchArgs(args []any) ([]any, bool) {
 	if len(args) > 0 {
 		if _, ok := args[0].(pgx.QueryExecMode); ok {
