@@ -383,8 +383,8 @@ func (tx *Tx) SaveBilling(ctx context.Context, changes []subscription.BillingCha
 // seconds may hash the list and scan the table (settling 16 payments:
 // 1.0–1.6 ms a statement, 0.75 planned for its values), but parsing and
 // planning the list on every run cost more: in drops alternated with and
-// without, PostgreSQL's CPU per order was 1.11–1.71 ms with, 1.06–1.09
-// without (docs/BENCHMARKS.md).
+// without, PostgreSQL's CPU per order was higher with it in every round
+// (1.30 and 1.11 ms against 1.09 and 1.06 in the last; docs/BENCHMARKS.md).
 func (tx *Tx) updateRows(ctx context.Context, table string, cols []column, rows [][]any) error {
 	sets := make([]string, len(cols)-1)
 	for i, c := range cols[1:] {

@@ -107,8 +107,8 @@ func (d Dialect) ChildJoin(table, alias, fk, parent string) string {
 // without statistics to hold 200 rows per value (0.5 %) and 256 of them
 // all the table, so a table never analyzed (a new shop, a drop's first
 // minute) was scanned whole for an IN list: idempotency keys, looked up
-// 256 at a time, took 2.8 ms a lookup among 30,000 and 40 % of
-// PostgreSQL's statement time in a hot-SKU benchmark (docs/BENCHMARKS.md).
+// 256 at a time, took 2.8 ms a lookup on average and 40 % of PostgreSQL's
+// statement time in a 5-second hot-SKU benchmark (docs/BENCHMARKS.md).
 // There each key is looked up alone through a LATERAL subquery that
 // OFFSET 0 keeps from being flattened, once per distinct key, planned for
 // the table as it is (planEach). A FOR UPDATE OF alias then locks each

@@ -1050,7 +1050,7 @@ func (tx *Tx) ReleaseReservation(ctx context.Context, reference string) (int, er
 // alone. PostgreSQL takes an IN list of references without statistics for
 // most of the table (rowsWithKeys), and with "AND state = 'active'" it read
 // the whole partial index of active reservations' expiry beside the primary
-// key (1.2 ms for 24 rows among 20,000): the lines are locked and active.
+// key (1.2 ms for 32 IDs among 20,000): the lines are locked and active.
 func invSetState(ctx context.Context, tx *Tx, lines []invActive, state inventory.ReservationState, now int64) error {
 	ids := make([]string, len(lines))
 	for i, l := range lines {
@@ -1103,8 +1103,11 @@ func (s *InventoryStore) ExpireReservations(ctx context.Context, now time.Time, 
 		if err := invGiveBack(ctx, tx, lines, ts); err != nil {
 			return err
 		}
+		if err := invSetState(ctx, tx, lines, inventory.ReservationExpired, ts); err != nil {
+			return err
+		}
 		n = len(lines)
-		return invSetState(ctx, tx, lines, inventory.ReservationExpired, ts)
+		return nil
 	})
 	return n, err
 }
