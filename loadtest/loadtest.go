@@ -30,7 +30,7 @@ import (
 )
 
 // Scenarios are the scenarios Run knows.
-var Scenarios = []string{"browse", "drop", "renewals", "mixed"}
+var Scenarios = []string{"browse", "catalog", "drop", "renewals", "mixed"}
 
 // Market is the market every scenario shops in, priced in Currency.
 const (
@@ -53,8 +53,10 @@ type Config struct {
 	Abandon  float64       // drop: share of shoppers who leave after the cart
 	Patience time.Duration // drop: how long a shopper keeps trying a queued or refused (429) checkout
 
-	Duration time.Duration // browse: how long to send; renewals, mixed: the browse load alone before the work starts
+	Duration time.Duration // browse: how long to send; catalog: all phases together; renewals, mixed: the browse load alone before the work starts
 	Rate     int           // browse, renewals, mixed: storefront requests per second
+
+	Reference string // catalog: the base URL of a server answering every GET with Reference's bytes
 
 	Subscriptions int    // renewals: subscriptions billed in the run; mixed: the same, 0 for none
 	PlanKind      string // renewals, mixed: the plan's kind, PlanReplenishment ("" too) or PlanBox
@@ -108,6 +110,14 @@ func (c Config) Validate() error {
 	case "browse":
 		browse()
 		stock(0)
+	case "catalog":
+		if c.Duration <= 0 || c.Duration > 24*time.Hour {
+			problems = append(problems, "--duration must be from 1ns to 24h")
+		}
+		stock(0)
+		if u, err := url.Parse(c.Reference); err != nil || u.Scheme != "http" || u.Host == "" {
+			problems = append(problems, fmt.Sprintf("--reference %q must be an http:// URL", c.Reference))
+		}
 	case "drop":
 		drop()
 	case "renewals":
@@ -158,6 +168,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	switch cfg.Scenario {
 	case "browse":
 		return runBrowse(ctx, cl, cfg, fx)
+	case "catalog":
+		return runCatalog(ctx, cl, cfg, fx)
 	case "renewals":
 		return runRenewals(ctx, cl, cfg, fx)
 	case "mixed":

@@ -376,6 +376,8 @@ type Report struct {
 	Renewals   *Renewals   `json:"renewals,omitempty"`
 	// Drop is the drop's own part of the totals, in mixed.
 	Drop *DropSales `json:"drop,omitempty"`
+	// Catalog compares the storefront's reads with the reference (catalog).
+	Catalog *Catalog `json:"catalog,omitempty"`
 
 	steps []string // step names in the order a shopper takes them
 }
@@ -508,6 +510,9 @@ func (r *Report) WriteText(w io.Writer) {
 			rn.Stock, rn.UnitsSold, rn.OnHandAfter, rn.ReservedAfter, rn.Oversell)
 		fmt.Fprintf(w, "test gateway: %d captured charges for the run's invoices, double charges %d, paid invoices without a charge %d\n",
 			rn.ChargesCaptured, rn.DoubleCharges, rn.UnchargedInvoices)
+	}
+	if c := r.Catalog; c != nil {
+		c.writeText(w)
 	}
 	if sf := r.Storefront; sf != nil {
 		fmt.Fprintf(w, "\nstorefront at %d requests/s:\n", sf.Rate)

@@ -24,6 +24,10 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 			"Scenarios:\n"+
 			"  browse    open loop at --rate requests/s for --duration: product pages and a filtered list,\n"+
 			"            some revalidated with If-None-Match (304s are counted)\n"+
+			"  catalog   the product page and a filtered list against a bare net/http handler answering a fixed\n"+
+			"            1 KB JSON (--reference; by default `shopd reference-server`, started here on 127.0.0.1):\n"+
+			"            closed loop, each kind in turn for --duration divided among them, twice; reports each\n"+
+			"            kind's requests/s and p99 and their ratios to the reference's\n"+
 			"  drop      --shoppers arrive evenly over --ramp; each reads the product, makes a cart, adds one\n"+
 			"            unit and checks out as a guest with tok_visa (--abandon of them leave after the cart);\n"+
 			"            a checkout put in shopd's waiting room (202 with Queue-Ticket) steps aside for its\n"+
@@ -50,7 +54,8 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 	ramp := f.Duration("ramp", "", 2*time.Second, "drop, mixed: shoppers arrive evenly over this time")
 	abandon := f.Int("abandon", "", 10, "drop, mixed: percentage of shoppers who leave after adding to the cart")
 	patience := f.Duration("patience", "", 2*time.Minute, "drop, mixed: how long a shopper keeps trying a checkout that is queued or refused with 429")
-	duration := f.Duration("duration", "", 10*time.Second, "browse: how long to send requests; renewals, mixed: how long to browse before the work starts")
+	duration := f.Duration("duration", "", 10*time.Second, "browse: how long to send requests; catalog: all its phases together; renewals, mixed: how long to browse before the work starts")
+	reference := f.String("reference", "", "", "catalog: base URL of the reference server (default: start `shopd reference-server` on 127.0.0.1)")
 	rate := f.Int("rate", "", 1000, "browse, renewals, mixed: storefront requests per second")
 	subscriptions := f.Int("subscriptions", "", 1000, "renewals, mixed: subscriptions billed in the run (mixed: 0 for no billing run)")
 	planKind := f.String("plan-kind", "", loadtest.PlanReplenishment, "renewals, mixed: the plan's kind: "+loadtest.PlanReplenishment+
@@ -83,13 +88,25 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 	cfg := loadtest.Config{
 		Scenario: pos[0], Target: *target, AdminKey: *key,
 		Shoppers: *shoppers, Stock: *stock, Ramp: *ramp, Abandon: float64(*abandon) / 100, Patience: *patience,
-		Duration: *duration, Rate: *rate, Subscriptions: *subscriptions, PlanKind: *planKind, Connections: *conns, Timeout: *timeout,
+		Duration: *duration, Rate: *rate, Reference: *reference, Subscriptions: *subscriptions, PlanKind: *planKind, Connections: *conns, Timeout: *timeout,
 	}
 	if !*asJSON {
 		cfg.Progress = c.stderr
 	}
-	if err := cfg.Validate(); err != nil {
+	check := cfg
+	if check.Scenario == "catalog" && check.Reference == "" {
+		check.Reference = "http://127.0.0.1" // started below, once the flags are right
+	}
+	if err := check.Validate(); err != nil {
 		return usagef("%v", err)
+	}
+	if cfg.Scenario == "catalog" && cfg.Reference == "" {
+		url, stop, err := startReference(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		cfg.Reference = url
 	}
 	rep, err := loadtest.Run(ctx, cfg)
 	if rep != nil {

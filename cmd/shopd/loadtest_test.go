@@ -150,8 +150,61 @@ func TestLoadtest(t *testing.T) {
 			if b.Scenario != "browse" || b.Requests != 600 || b.NotModified == 0 || len(b.Errors) != 0 || b.Errors5xx != 0 || len(b.LatencyMS) != 4 {
 				t.Errorf("browse: %d requests, %d answered 304, errors %v, 5xx %d, latency %v", b.Requests, b.NotModified, b.Errors, b.Errors5xx, b.LatencyMS)
 			}
+
+			testLoadtestCatalog(t, bin, p.url, key)
 			p.stop(t)
 		})
+	}
+}
+
+// testLoadtestCatalog runs `shopd loadtest catalog` as its own process, so
+// that it starts `shopd reference-server` as a child of its own: every
+// phase must have run, every answer must be a 200, the ratios must be those
+// of the rates and p99s reported, and the reference server must be gone
+// afterwards.
+func testLoadtestCatalog(t *testing.T, bin, target, key string) {
+	cmd := exec.Command(bin, "loadtest", "catalog", "--target", target, "--admin-key", key, "--duration", "1500ms", "--connections", "8", "--json")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("loadtest catalog: %v\n%s", err, stderr.String())
+	}
+	var r struct {
+		loadReport
+		Steps   map[string]struct{ Requests int64 }
+		Catalog struct {
+			Reference       string
+			Rounds          int
+			PhaseS          float64 `json:"phase_s"`
+			RPS             map[string]float64
+			ProductRatio    float64 `json:"product_ratio"`
+			ListRatio       float64 `json:"list_ratio"`
+			ProductP99Ratio float64 `json:"product_p99_ratio"`
+			ListP99Ratio    float64 `json:"list_p99_ratio"`
+		}
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("catalog report: %v\n%s", err, out)
+	}
+	c := r.Catalog
+	ratio := func(a, b float64) float64 { return float64(int64(a/b*100+0.5)) / 100 }
+	p99 := func(step string) float64 { return *r.LatencyMS[step].P99 }
+	switch {
+	case r.Scenario != "catalog" || c.Rounds != 2 || c.PhaseS != 0.25 || !strings.HasPrefix(c.Reference, "http://127.0.0.1:"):
+		t.Errorf("catalog %+v", c)
+	case len(r.Errors) != 0 || r.Errors5xx != 0 || r.Requests != r.Steps["reference"].Requests+r.Steps["product"].Requests+r.Steps["list"].Requests:
+		t.Errorf("errors %v, 5xx %d, requests %d, steps %v", r.Errors, r.Errors5xx, r.Requests, r.Steps)
+	case c.RPS["reference"] <= 0 || c.RPS["product"] <= 0 || c.RPS["list"] <= 0:
+		t.Errorf("rates %v: every kind must have run", c.RPS)
+	case c.ProductRatio != ratio(c.RPS["product"], c.RPS["reference"]) || c.ListRatio != ratio(c.RPS["list"], c.RPS["reference"]) ||
+		c.ProductP99Ratio != ratio(p99("product"), p99("reference")) || c.ListP99Ratio != ratio(p99("list"), p99("reference")):
+		t.Errorf("ratios %+v of rates %v and p99s %v, %v, %v", c, c.RPS, p99("reference"), p99("product"), p99("list"))
+	}
+	t.Logf("catalog: %v req/s; product ÷ reference %.2f (p99 %.2f), list %.2f (p99 %.2f)", c.RPS, c.ProductRatio, c.ProductP99Ratio, c.ListRatio, c.ListP99Ratio)
+	if resp, err := http.Get(c.Reference); err == nil {
+		resp.Body.Close()
+		t.Errorf("the reference server at %s still answers after the run", c.Reference)
 	}
 }
 
@@ -170,6 +223,8 @@ func TestLoadtestUsage(t *testing.T) {
 		{[]string{"loadtest", "renewals", "--admin-key", "k", "--subscriptions", "0"}, "--subscriptions must be from 1"},
 		{[]string{"loadtest", "mixed", "--admin-key", "k", "--subscriptions", "-1"}, "--subscriptions must be from 0"},
 		{[]string{"loadtest", "mixed", "--admin-key", "k", "--shoppers", "0"}, "--shoppers"},
+		{[]string{"loadtest", "catalog", "--admin-key", "k", "--reference", "localhost:1"}, "--reference"},
+		{[]string{"loadtest", "catalog", "--admin-key", "k", "--duration", "0s"}, "--duration"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(t.Context(), c.args, func(string) string { return "" }, nil, &stdout, &stderr)

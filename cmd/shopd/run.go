@@ -40,7 +40,8 @@ func commands() []command {
 		{"allocate", "allocate a box plan's period: allocate --plan P --period YYYY-MM", allocateCmd},
 		{"backup", "write a consistent online backup: backup --to FILE", backupCmd},
 		{"restore", "restore a backup into an empty store: restore --from FILE", restoreCmd},
-		{"loadtest", "drive a running shopd over HTTP: loadtest browse|drop --target URL", loadtestCmd},
+		{"loadtest", "drive a running shopd over HTTP: loadtest browse|catalog|drop|renewals|mixed --target URL", loadtestCmd},
+		{"reference-server", "serve the fixed 1 KB JSON that loadtest catalog compares the storefront with", referenceServerCmd},
 		{"version", "print the version", versionCmd},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -158,15 +159,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	if *role == "worker" {
 		handler = api.ProbesOnly()
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(handler, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(c.stdout, "shopd listening on %s (role %s, store: %s %s)\n  storefront: %s/v1/products\n  API docs:   %s/v1/openapi.json\n  health:     %s/readyz\n",
 		url, *role, a.db.Dialect(), a.db.Source(), url, url, url)
@@ -231,6 +224,20 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newHTTPServer is the HTTP server of serve, and of reference-server so
+// that loadtest catalog compares handlers, not server settings.
+func newHTTPServer(handler http.Handler, errorLog *stdlog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          errorLog,
+	}
 }
 
 // admissionFlags are serve's flags of the checkout waiting room and the

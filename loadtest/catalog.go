@@ -1,0 +1,148 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The catalog scenario measures the storefront's reads against the floor of
+// any Go HTTP service on the same machine: a bare net/http handler that
+// answers a fixed 1 KB JSON document (Reference), run as a process of its
+// own like shopd. Each phase sends one kind of request closed loop — every
+// connection sends its next request as soon as its last is answered — so
+// its rate is what the server can answer. The kinds take turns, twice, so
+// that a machine that slows down during the run slows each of them alike,
+// and the report gives each kind's rate and p99 as ratios to the
+// reference's.
+
+// catalogKinds are the catalog scenario's kinds of request, in the order
+// their phases run in each round.
+var catalogKinds = []string{"reference", "product", "list"}
+
+// catalogRounds is how many times each kind's phase runs.
+const catalogRounds = 2
+
+// ReferenceBody is the reference handler's answer: a product-like JSON
+// document of exactly 1,024 bytes, newline included.
+var ReferenceBody = referenceBody()
+
+func referenceBody() []byte {
+	head := `{"id":"prd_reference","handle":"reference","title":"Reference product","status":"active","description":"`
+	tail := `","price":{"amount":2500,"currency":"USD"}}` + "\n"
+	return []byte(head + strings.Repeat("x", 1024-len(head)-len(tail)) + tail)
+}
+
+// Reference is the bare handler the catalog scenario compares shopd with:
+// no routing, no store, no encoding; the same bytes for every request.
+func Reference() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(ReferenceBody)
+	})
+}
+
+// Catalog is what the catalog scenario measured: each kind's rate over its
+// phases, and product's and list's rate and p99 as ratios to the
+// reference's (the launch-day targets: rate ≥ 0.70, p99 ≤ 1.5).
+type Catalog struct {
+	Reference       string             `json:"reference"` // the reference server's URL
+	Rounds          int                `json:"rounds"`
+	PhaseS          float64            `json:"phase_s"` // each phase's length
+	RPS             map[string]float64 `json:"rps"`     // per kind, over its phases
+	ProductRatio    float64            `json:"product_ratio"`
+	ListRatio       float64            `json:"list_ratio"`
+	ProductP99Ratio float64            `json:"product_p99_ratio"`
+	ListP99Ratio    float64            `json:"list_p99_ratio"`
+}
+
+// runCatalog runs the phases: a short unrecorded warm-up of each kind, then
+// catalogRounds rounds of a phase per kind, each cfg.Duration divided among
+// them.
+func runCatalog(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report, error) {
+	ref := newClient(Config{Target: cfg.Reference, Connections: cfg.Connections, Timeout: cfg.Timeout})
+	defer ref.hc.CloseIdleConnections()
+	phase := cfg.Duration / time.Duration(catalogRounds*len(catalogKinds))
+	send := func(kind string) answer {
+		switch kind {
+		case "reference":
+			return ref.do(ctx, "GET", "/", nil, false)
+		case "product":
+			return cl.do(ctx, "GET", "/v1/products/"+fx.handle+"?market="+Market, nil, false)
+		default:
+			return cl.do(ctx, "GET", fx.listQuery, nil, false)
+		}
+	}
+	warm := newRecorder(time.Now(), catalogKinds...)
+	for _, kind := range catalogKinds {
+		closedLoop(ctx, cfg.Connections, min(phase/4, time.Second), kind, send, warm)
+	}
+	start := time.Now()
+	rec := newRecorder(start, catalogKinds...)
+	stop := rec.progress(cfg.Progress)
+	spent := map[string]time.Duration{}
+	for range catalogRounds {
+		for _, kind := range catalogKinds {
+			spent[kind] += closedLoop(ctx, cfg.Connections, phase, kind, send, rec)
+		}
+	}
+	stop()
+	rep := rec.report(cfg, fx, time.Since(start))
+	c := &Catalog{Reference: cfg.Reference, Rounds: catalogRounds, PhaseS: round2(phase.Seconds()), RPS: map[string]float64{}}
+	for _, kind := range catalogKinds {
+		st := rep.Steps[kind]
+		if spent[kind] > 0 {
+			st.RPS = round2(float64(st.Requests) / spent[kind].Seconds())
+		}
+		rep.Steps[kind] = st
+		c.RPS[kind] = st.RPS
+	}
+	ratio := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return round2(a / b)
+	}
+	c.ProductRatio, c.ListRatio = ratio(c.RPS["product"], c.RPS["reference"]), ratio(c.RPS["list"], c.RPS["reference"])
+	refP99 := rep.LatencyMS["reference"].P99
+	c.ProductP99Ratio, c.ListP99Ratio = ratio(rep.LatencyMS["product"].P99, refP99), ratio(rep.LatencyMS["list"].P99, refP99)
+	rep.Catalog = c
+	return rep, ctx.Err()
+}
+
+// closedLoop sends requests of one kind over conns connections for d, each
+// connection its next as soon as its last is answered, records them in rec
+// and returns how long the phase took (until its last answer).
+func closedLoop(ctx context.Context, conns int, d time.Duration, kind string, send func(kind string) answer, rec *recorder) time.Duration {
+	start := time.Now()
+	end := start.Add(d)
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			for ctx.Err() == nil && time.Now().Before(end) {
+				sent := time.Now()
+				a := send(kind)
+				if ctx.Err() != nil {
+					return
+				}
+				rec.record(kind, a, time.Since(sent), a.err == nil && a.status == http.StatusOK)
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// writeText writes the catalog part of the text report.
+func (c *Catalog) writeText(w io.Writer) {
+	fmt.Fprintf(w, "\ncatalog against the reference (%s), %d rounds of %.2f s phases:\n", c.Reference, c.Rounds, c.PhaseS)
+	for _, kind := range catalogKinds {
+		fmt.Fprintf(w, "  %-9s %9.0f req/s\n", kind, c.RPS[kind])
+	}
+	fmt.Fprintf(w, "  product ÷ reference: rate %.2f, p99 %.2f\n", c.ProductRatio, c.ProductP99Ratio)
+	fmt.Fprintf(w, "  list ÷ reference:    rate %.2f, p99 %.2f\n", c.ListRatio, c.ListP99Ratio)
+}
