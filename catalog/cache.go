@@ -2,13 +2,17 @@ package catalog
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopd/shopd/readcache"
 )
 
-// CacheTTL is how long a Service serves storefront products and the
-// variants carts and checkouts price from memory. A drop reads the same
+// CacheTTL is how long a Service serves storefront products, list pages
+// and the variants carts and checkouts price from memory. A drop reads the same
 // product and variant for every shopper, thousands of times a second
 // (profiled: a sixth of shopd's CPU in a drop on PostgreSQL, and a read
 // transaction each); products change a few times a day. Every write
@@ -17,6 +21,30 @@ import (
 // may be quoted at the old price for up to that long. Staff reads
 // (Product, Products) always read the store.
 const CacheTTL = time.Second
+
+// maxCachedPages bounds the list pages kept: a page holds up to
+// MaxPageSize products, and every filter, cursor and limit is a page of
+// its own.
+const maxCachedPages = 1000
+
+// forget clears the caches; every write through the Service calls it once
+// the write is done.
+func (s *Service) forget() {
+	s.cache.Forget()
+	s.pages.Forget()
+}
+
+// storefrontPage reads a page of the storefront list (f as
+// StorefrontProducts makes it) through the cache. The page is shared, as
+// storefrontProduct's product is.
+func (s *Service) storefrontPage(ctx context.Context, f ListFilter) (Page, error) {
+	var key strings.Builder
+	fmt.Fprintf(&key, "%q %q %q %d", f.Market, f.Status, f.Cursor, f.Limit)
+	for _, name := range slices.Sorted(maps.Keys(f.Attributes)) {
+		fmt.Fprintf(&key, " %q=%q", name, slices.Sorted(slices.Values(f.Attributes[name])))
+	}
+	return readcache.Read(s.pages, key.String(), func() (Page, error) { return s.store.StorefrontProducts(ctx, f) })
+}
 
 // storefrontProduct reads a product by ID or handle through the cache.
 // The product is shared: callers copy what they change (listing does).

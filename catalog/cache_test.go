@@ -13,7 +13,7 @@ import (
 )
 
 // TestCache: a Service sees its own catalog writes at once in storefront
-// products and variant lookups, and another process's (another Service on
+// products, list pages and variant lookups, and another process's (another Service on
 // the same database) within CacheTTL.
 func TestCache(t *testing.T) {
 	storetest.EachEngine(t, func(t *testing.T, db *sqlstore.DB) {
@@ -33,7 +33,24 @@ func TestCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		vid := p.Variants[0].ID
-		prices := func(s *catalog.Service) (listed, looked int64) {
+		// listed is the product's price on the storefront's first page, 0
+		// if it is not there.
+		listed := func(s *catalog.Service) int64 {
+			t.Helper()
+			page, err := s.StorefrontProducts(ctx, catalog.ListFilter{Market: "us", Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range page.Listings {
+				if l.Product.ID == p.ID {
+					return l.MinPrice.Amount
+				}
+			}
+			return 0
+		}
+		// prices are the product page's, the list's and the variant
+		// lookup's.
+		prices := func(s *catalog.Service) [3]int64 {
 			t.Helper()
 			_, l, err := s.StorefrontProduct(ctx, "us", p.Handle)
 			if err != nil {
@@ -43,27 +60,27 @@ func TestCache(t *testing.T) {
 			if err != nil || len(mvs) != 1 {
 				t.Fatal(mvs, err)
 			}
-			return l.MinPrice.Amount, mvs[0].Variant.Prices["us"].Amount.Amount
+			return [3]int64{l.MinPrice.Amount, listed(s), mvs[0].Variant.Prices["us"].Amount.Amount}
 		}
 		for _, s := range []*catalog.Service{mine, other} {
-			if a, b := prices(s); a != 1000 || b != 1000 {
-				t.Fatalf("before: %d %d", a, b)
+			if got := prices(s); got != [3]int64{1000, 1000, 1000} {
+				t.Fatalf("before: %v", got)
 			}
 		}
 		written := time.Now()
 		if _, err := other.SetPrice(ctx, vid, "us", usd(1200)["us"]); err != nil {
 			t.Fatal(err)
 		}
-		if a, b := prices(other); a != 1200 || b != 1200 {
-			t.Fatalf("the writer sees %d %d, want 1200", a, b)
+		if got := prices(other); got != [3]int64{1200, 1200, 1200} {
+			t.Fatalf("the writer sees %v, want 1200", got)
 		}
 		for {
-			a, b := prices(mine)
-			if a == 1200 && b == 1200 {
+			got := prices(mine)
+			if got == [3]int64{1200, 1200, 1200} {
 				break
 			}
 			if time.Since(written) > catalog.CacheTTL+time.Second {
-				t.Fatalf("another service still sees %d %d %v after the write", a, b, time.Since(written))
+				t.Fatalf("another service still sees %v %v after the write", got, time.Since(written))
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -73,6 +90,9 @@ func TestCache(t *testing.T) {
 		}
 		if _, _, err := mine.StorefrontProduct(ctx, "us", p.Handle); shopd.ErrorCode(err) != shopd.ENOTFOUND {
 			t.Fatalf("archived product: %v", err)
+		}
+		if price := listed(mine); price != 0 {
+			t.Fatalf("archived product still listed at %d", price)
 		}
 	})
 }

@@ -226,11 +226,12 @@ type Service struct {
 	markets Markets
 	clock   shopd.Clock
 	cache   *readcache.Cache // storefront reads (cache.go)
+	pages   *readcache.Cache // storefront list pages (cache.go)
 }
 
 // NewService returns a Service on store.
 func NewService(store Store, markets Markets, clock shopd.Clock) *Service {
-	return &Service{store: store, markets: markets, clock: clock, cache: readcache.New(CacheTTL)}
+	return &Service{store: store, markets: markets, clock: clock, cache: readcache.New(CacheTTL), pages: readcache.NewSized(CacheTTL, maxCachedPages)}
 }
 
 // errUnknownMarket is the error for a market code that no market has, or (on
@@ -254,7 +255,7 @@ func errVariantNotFound() error {
 // ECONFLICT "handle-taken" or "sku-taken". A handle made from the title gets
 // a numeric suffix ("-2", "-3", …) until it is free.
 func (s *Service) CreateProduct(ctx context.Context, np NewProduct) (Product, error) {
-	defer s.cache.Forget()
+	defer s.forget()
 	now := s.now()
 	p, err := buildProduct(np, now)
 	if err != nil {
@@ -297,7 +298,7 @@ func (s *Service) Product(ctx context.Context, idOrHandle string) (Product, erro
 // UpdateProduct applies u to the product with the ID or handle. It returns
 // ENOTFOUND, EINVALID with field errors, or ECONFLICT "handle-taken".
 func (s *Service) UpdateProduct(ctx context.Context, idOrHandle string, u ProductUpdate) (Product, error) {
-	defer s.cache.Forget()
+	defer s.forget()
 	var v shopd.Validation
 	checkUpdate(&v, u)
 	if err := v.Err(); err != nil {
@@ -319,7 +320,7 @@ func (s *Service) UpdateProduct(ctx context.Context, idOrHandle string, u Produc
 // the storefront. Archiving an archived product changes nothing. It returns
 // ENOTFOUND.
 func (s *Service) ArchiveProduct(ctx context.Context, idOrHandle string) (Product, error) {
-	defer s.cache.Forget()
+	defer s.forget()
 	p, err := s.Product(ctx, idOrHandle)
 	if err != nil {
 		return Product{}, err
@@ -341,7 +342,7 @@ func (s *Service) ArchiveProduct(ctx context.Context, idOrHandle string) (Produc
 // ENOTFOUND, EINVALID (field errors, "too-many-variants", "unknown-market",
 // "currency-mismatch") or ECONFLICT "sku-taken".
 func (s *Service) AddVariant(ctx context.Context, productIDOrHandle string, nv NewVariant) (Variant, error) {
-	defer s.cache.Forget()
+	defer s.forget()
 	now := s.now()
 	var val shopd.Validation
 	nvar := buildVariant(&val, nv, "", now)
@@ -387,7 +388,7 @@ func (s *Service) AddVariant(ctx context.Context, productIDOrHandle string, nv N
 // UpdateVariant applies u to the variant with the ID. It returns ENOTFOUND,
 // EINVALID with field errors or ECONFLICT "sku-taken".
 func (s *Service) UpdateVariant(ctx context.Context, id string, u VariantUpdate) (Variant, error) {
-	defer s.cache.Forget()
+	defer s.forget()
 	var val shopd.Validation
 	if u.SKU != nil {
 		checkSKU(&val, "sku", *u.SKU)
@@ -442,7 +443,7 @@ func (s *Service) UpdateVariant(ctx context.Context, id string, u VariantUpdate)
 // returns ENOTFOUND for an unknown variant, EINVALID "unknown-market",
 // "currency-mismatch" or field errors.
 func (s *Service) SetPrice(ctx context.Context, variantID, marketCode string, pr Price) (Variant, error) {
-	defer s.cache.Forget()
+	defer s.forget()
 	var val shopd.Validation
 	checkPrice(&val, "", pr)
 	if err := val.Err(); err != nil {
@@ -475,7 +476,7 @@ func (s *Service) SetPrice(ctx context.Context, variantID, marketCode string, pr
 // longer sold there. It returns ENOTFOUND if the variant or the price does
 // not exist.
 func (s *Service) DeletePrice(ctx context.Context, variantID, marketCode string) error {
-	defer s.cache.Forget()
+	defer s.forget()
 	if !validID(variantID, "var") {
 		return errVariantNotFound()
 	}
@@ -581,7 +582,7 @@ func (s *Service) StorefrontProducts(ctx context.Context, f ListFilter) (Storefr
 		return StorefrontPage{}, err
 	}
 	f.Market, f.Status = m.Code, StatusActive
-	page, err := s.store.StorefrontProducts(ctx, f)
+	page, err := s.storefrontPage(ctx, f)
 	if err != nil {
 		return StorefrontPage{}, err
 	}

@@ -11,12 +11,14 @@ import (
 	"time"
 )
 
-// MaxEntries bounds a cache: past it, the cache starts again empty.
+// MaxEntries bounds a cache made by New: past it, the cache starts again
+// empty.
 const MaxEntries = 100_000
 
 // Cache holds values by key for a TTL. Create it with New.
 type Cache struct {
 	ttl     time.Duration
+	max     int // entries at most
 	mu      sync.Mutex
 	entries map[string]entry
 	gen     uint64 // advanced by every Forget: a value loaded before it is not kept
@@ -28,8 +30,12 @@ type entry struct {
 }
 
 // New returns an empty cache whose entries are served for ttl.
-func New(ttl time.Duration) *Cache {
-	return &Cache{ttl: ttl, entries: map[string]entry{}}
+func New(ttl time.Duration) *Cache { return NewSized(ttl, MaxEntries) }
+
+// NewSized is New for at most max entries: for values large enough that
+// MaxEntries of them would be too many.
+func NewSized(ttl time.Duration, max int) *Cache {
+	return &Cache{ttl: ttl, max: max, entries: map[string]entry{}}
 }
 
 // Read returns the value under key, loading it if missing or older than
@@ -74,7 +80,7 @@ func (c *Cache) Put(key string, v any, gen uint64) {
 	if c.gen != gen {
 		return
 	}
-	if len(c.entries) >= MaxEntries {
+	if len(c.entries) >= c.max {
 		clear(c.entries)
 	}
 	c.entries[key] = entry{v: v, at: time.Now()}

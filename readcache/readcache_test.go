@@ -60,3 +60,16 @@ func TestMaxEntries(t *testing.T) {
 		t.Fatalf("%d entries, want 10 (emptied once full)", n)
 	}
 }
+
+// TestNewSized: a sized cache starts again empty past its own bound.
+func TestNewSized(t *testing.T) {
+	c := NewSized(time.Hour, 3)
+	for i := range 4 {
+		c.Put(strconv.Itoa(i), i, c.Generation())
+	}
+	_, first := Get[int](c, "0")
+	v, last := Get[int](c, "3")
+	if first || !last || v != 3 || len(c.entries) != 1 {
+		t.Errorf("after 4 puts in a cache of 3: first kept %v, last %v (%d), %d entries; want only the last", first, last, v, len(c.entries))
+	}
+}
