@@ -422,30 +422,66 @@ func newRecorder(start time.Time, names ...string) *recorder {
 // record tallies one answer to a request of the step; expected says whether
 // it is an answer the scenario plans for (else it counts as an error).
 func (r *recorder) record(step string, a answer, latency time.Duration, expected bool) {
-	r.requests.Add(1)
-	if a.status == http.StatusNotModified {
-		r.notModified.Add(1)
+	r.add(step, []sample{a.sample(latency, expected)})
+}
+
+// sample is what the recorder keeps of one answer.
+type sample struct {
+	status   int
+	problem  string
+	kind     string // answer.kind of an unexpected answer, for the error tally
+	latency  time.Duration
+	expected bool
+}
+
+// sample returns what the recorder keeps of the answer.
+func (a answer) sample(latency time.Duration, expected bool) sample {
+	x := sample{status: a.status, problem: a.problem, latency: latency, expected: expected}
+	if !expected {
+		x.kind = a.kind()
 	}
-	if a.status >= 500 {
-		r.errs5xx.Add(1)
+	return x
+}
+
+// add tallies answers to requests of the step, taking each lock once: a
+// closed loop that keeps its answers and adds them in batches spares the
+// load generator a lock per request.
+func (r *recorder) add(step string, samples []sample) {
+	var notModified, errs5xx, unexpected int64
+	for _, x := range samples {
+		notModified += b2i(x.status == http.StatusNotModified)
+		errs5xx += b2i(x.status >= 500)
+		unexpected += b2i(!x.expected)
 	}
+	r.requests.Add(int64(len(samples)))
+	r.notModified.Add(notModified)
+	r.errs5xx.Add(errs5xx)
 	s := r.steps[step]
 	s.mu.Lock()
-	s.hist.Record(latency)
-	s.statuses[a.status]++
-	if a.problem != "" {
-		s.problems[a.problem]++
+	for _, x := range samples {
+		s.hist.Record(x.latency)
+		s.statuses[x.status]++
+		if x.problem != "" {
+			s.problems[x.problem]++
+		}
 	}
 	s.mu.Unlock()
 	r.mu.Lock()
-	r.window.Record(latency)
-	if !expected {
-		r.kinds[a.kind()]++
+	for _, x := range samples {
+		r.window.Record(x.latency)
+		if !x.expected {
+			r.kinds[x.kind]++
+		}
 	}
 	r.mu.Unlock()
-	if !expected {
-		r.errs.Add(1)
+	r.errs.Add(unexpected)
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
 	}
+	return 0
 }
 
 // progress writes a line to w every second until stop is called.

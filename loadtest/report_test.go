@@ -159,7 +159,7 @@ func TestValidate(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		{func(c *Config) { c.Scenario = "stampede" }, "scenario must be one of browse, drop"},
+		{func(c *Config) { c.Scenario = "stampede" }, "scenario must be one of browse, catalog, drop"},
 		{func(c *Config) { c.Target = "127.0.0.1:8080" }, "--target"},
 		{func(c *Config) { c.AdminKey = "" }, "SHOPD_ADMIN_KEY"},
 		{func(c *Config) { c.Stock = 0 }, "--stock"},
