@@ -27,6 +27,21 @@ const CacheTTL = time.Second
 // its own.
 const maxCachedPages = 1000
 
+// Generation changes with every write through the Service or its Markets
+// that could change a storefront read (a write in another process does
+// not: see Listing.FreshUntil). A value made from storefront reads while
+// it stays the same is as current as they are.
+func (s *Service) Generation() uint64 {
+	g := s.cache.Generation()
+	if m, ok := s.markets.(interface{ Generation() uint64 }); ok {
+		g += m.Generation() // both only grow: the sum changes when either does
+	}
+	return g
+}
+
+// Now is the Service's clock's time, the clock of FreshUntil.
+func (s *Service) Now() time.Time { return s.clock.Now() }
+
 // forget clears the caches; every write through the Service calls it once
 // the write is done.
 func (s *Service) forget() {
@@ -37,19 +52,20 @@ func (s *Service) forget() {
 // storefrontPage reads a page of the storefront list (f as
 // StorefrontProducts makes it) through the cache. The page is shared, as
 // storefrontProduct's product is.
-func (s *Service) storefrontPage(ctx context.Context, f ListFilter) (Page, error) {
+func (s *Service) storefrontPage(ctx context.Context, f ListFilter) (Page, time.Duration, error) {
 	var key strings.Builder
 	fmt.Fprintf(&key, "%q %q %q %d", f.Market, f.Status, f.Cursor, f.Limit)
 	for _, name := range slices.Sorted(maps.Keys(f.Attributes)) {
 		fmt.Fprintf(&key, " %q=%q", name, slices.Sorted(slices.Values(f.Attributes[name])))
 	}
-	return readcache.Read(s.pages, key.String(), func() (Page, error) { return s.store.StorefrontProducts(ctx, f) })
+	return readcache.ReadAt(s.pages, key.String(), func() (Page, error) { return s.store.StorefrontProducts(ctx, f) })
 }
 
-// storefrontProduct reads a product by ID or handle through the cache.
-// The product is shared: callers copy what they change (listing does).
-func (s *Service) storefrontProduct(ctx context.Context, idOrHandle string) (Product, error) {
-	return readcache.Read(s.cache, "product:"+idOrHandle, func() (Product, error) { return s.Product(ctx, idOrHandle) })
+// storefrontProduct reads a product by ID or handle through the cache, and
+// says how long ago it was read from the store. The product is shared:
+// callers copy what they change (listing does).
+func (s *Service) storefrontProduct(ctx context.Context, idOrHandle string) (Product, time.Duration, error) {
+	return readcache.ReadAt(s.cache, "product:"+idOrHandle, func() (Product, error) { return s.Product(ctx, idOrHandle) })
 }
 
 // variantsInMarket looks the variants up through the cache, reading those

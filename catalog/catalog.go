@@ -522,6 +522,12 @@ type Listing struct {
 	Available bool
 	// MinPrice and MaxPrice span the variants' prices.
 	MinPrice, MaxPrice shopd.Money
+	// FreshUntil is how long, on the Service's clock, the listing stays as
+	// it is as far as this process can tell while Generation stays the
+	// same: CacheTTL after its product was read from the store (another
+	// process's writes show within that), or the launch, which makes it
+	// Available, if that comes first.
+	FreshUntil time.Time
 }
 
 // StorefrontPage is a page of listings in one market.
@@ -529,6 +535,8 @@ type StorefrontPage struct {
 	Market     market.Market
 	Listings   []Listing
 	NextCursor string
+	// FreshUntil is as a Listing's, for the page and all its listings.
+	FreshUntil time.Time
 }
 
 // StorefrontMarket returns the enabled market with the code, or EINVALID
@@ -553,14 +561,14 @@ func (s *Service) StorefrontProduct(ctx context.Context, marketCode, idOrHandle 
 	if err != nil {
 		return market.Market{}, Listing{}, err
 	}
-	p, err := s.storefrontProduct(ctx, idOrHandle)
+	p, age, err := s.storefrontProduct(ctx, idOrHandle)
 	if err != nil {
 		return market.Market{}, Listing{}, err
 	}
 	if p.Status != StatusActive {
 		return market.Market{}, Listing{}, errProductNotFound()
 	}
-	l, ok := s.listing(p, m)
+	l, ok := s.listing(p, m, age)
 	if !ok {
 		return market.Market{}, Listing{}, errProductNotFound()
 	}
@@ -582,24 +590,31 @@ func (s *Service) StorefrontProducts(ctx context.Context, f ListFilter) (Storefr
 		return StorefrontPage{}, err
 	}
 	f.Market, f.Status = m.Code, StatusActive
-	page, err := s.storefrontPage(ctx, f)
+	page, age, err := s.storefrontPage(ctx, f)
 	if err != nil {
 		return StorefrontPage{}, err
 	}
-	out := StorefrontPage{Market: m, NextCursor: page.NextCursor, Listings: make([]Listing, 0, len(page.Products))}
+	out := StorefrontPage{Market: m, NextCursor: page.NextCursor, Listings: make([]Listing, 0, len(page.Products)),
+		FreshUntil: s.clock.Now().Add(CacheTTL - age)}
 	for _, p := range page.Products {
 		// A product whose only prices are in a stale currency drops out of
 		// the page; the cursor still moves past it.
-		if l, ok := s.listing(p, m); ok {
+		if l, ok := s.listing(p, m, age); ok {
 			out.Listings = append(out.Listings, l)
+			out.FreshUntil = earlier(out.FreshUntil, l.FreshUntil)
 		}
 	}
 	return out, nil
 }
 
 // listing narrows p to the variants priced in m. It reports false if none is.
-func (s *Service) listing(p Product, m market.Market) (Listing, bool) {
-	l := Listing{Available: p.Available(s.clock.Now())}
+// age is how long ago p was read from the store.
+func (s *Service) listing(p Product, m market.Market, age time.Duration) (Listing, bool) {
+	now := s.clock.Now()
+	l := Listing{Available: p.Available(now), FreshUntil: now.Add(CacheTTL - age)}
+	if now.Before(p.LaunchAt) {
+		l.FreshUntil = earlier(l.FreshUntil, p.LaunchAt)
+	}
 	variants := make([]Variant, 0, len(p.Variants))
 	for _, v := range p.Variants {
 		pr, ok := v.Prices[m.Code]
@@ -623,6 +638,14 @@ func (s *Service) listing(p Product, m market.Market) (Listing, bool) {
 	p.Variants = variants
 	l.Product = p
 	return l, true
+}
+
+// earlier returns the earlier of two times.
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // lookupMarket returns the market with the code, or EINVALID "unknown-market".

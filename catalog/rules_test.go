@@ -347,10 +347,20 @@ func TestListing(t *testing.T) {
 		{ID: "c", Prices: map[string]Price{"us": {Amount: usd(1800)}}},
 		{ID: "d", Prices: map[string]Price{"us": {Amount: shopd.Money{Amount: 1, Currency: "CAD"}}}}, // stale currency
 	}}
-	l, ok := s.listing(p, testMarkets["us"])
+	l, ok := s.listing(p, testMarkets["us"], 300*time.Millisecond)
 	if !ok || l.Available || l.MinPrice != usd(1800) || l.MaxPrice != usd(2500) {
 		t.Fatalf("listing: ok %v available %v range %v–%v", ok, l.Available, l.MinPrice, l.MaxPrice)
 	}
+	// Read 300 ms ago: fresh for the rest of CacheTTL, but only until the
+	// launch once that is nearer.
+	if want := clock.Now().Add(CacheTTL - 300*time.Millisecond); !l.FreshUntil.Equal(want) {
+		t.Errorf("fresh until %v, want %v", l.FreshUntil, want)
+	}
+	clock.Advance(time.Hour - 100*time.Millisecond)
+	if l, _ := s.listing(p, testMarkets["us"], 0); l.Available || !l.FreshUntil.Equal(p.LaunchAt) {
+		t.Errorf("100 ms before the launch: available %v, fresh until %v; want until the launch", l.Available, l.FreshUntil)
+	}
+	clock.Advance(100 * time.Millisecond)
 	var ids []string
 	for _, v := range l.Product.Variants {
 		ids = append(ids, v.ID)
@@ -364,11 +374,10 @@ func TestListing(t *testing.T) {
 	if len(p.Variants[0].Prices) != 2 {
 		t.Error("listing changed the product it was given")
 	}
-	clock.Advance(time.Hour)
-	if l, _ := s.listing(p, testMarkets["us"]); !l.Available {
-		t.Error("not available at launch time")
+	if l, _ := s.listing(p, testMarkets["us"], 0); !l.Available || !l.FreshUntil.Equal(clock.Now().Add(CacheTTL)) {
+		t.Errorf("at launch time: available %v, fresh until %v", l.Available, l.FreshUntil)
 	}
-	if _, ok := s.listing(Product{Variants: []Variant{{Prices: map[string]Price{}}}}, testMarkets["us"]); ok {
+	if _, ok := s.listing(Product{Variants: []Variant{{Prices: map[string]Price{}}}}, testMarkets["us"], 0); ok {
 		t.Error("a product with no price in the market has a listing")
 	}
 }

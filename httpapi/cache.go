@@ -4,8 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/shopd/shopd/readcache"
 )
 
 // storefrontCacheControl lets browsers and CDNs keep storefront reads for a
@@ -16,28 +21,84 @@ const storefrontCacheControl = "public, max-age=30, stale-while-revalidate=60, s
 // respondCacheable writes v as JSON with an ETag, Cache-Control and
 // Surrogate-Key, and answers a matching If-None-Match with 304.
 func respondCacheable(w http.ResponseWriter, r *http.Request, v any, surrogateKeys ...string) error {
-	b, err := json.Marshal(v)
+	a, err := encodeCacheable(v, surrogateKeys)
 	if err != nil {
 		return err
 	}
+	return a.write(w, r)
+}
+
+// cacheableAnswer is a cacheable answer as sent: its JSON, ETag and
+// Surrogate-Key.
+type cacheableAnswer struct {
+	body, etag, surrogateKey string
+}
+
+func encodeCacheable(v any, surrogateKeys []string) (*cacheableAnswer, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
 	b = append(b, '\n')
 	sum := sha256.Sum256(b)
-	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
+	return &cacheableAnswer{body: string(b), etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`,
+		surrogateKey: strings.Join(surrogateKeys, " ")}, nil
+}
+
+func (a *cacheableAnswer) write(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
-	h.Set("ETag", etag)
+	h.Set("ETag", a.etag)
 	h.Set("Cache-Control", storefrontCacheControl)
 	h.Set("Vary", "Accept-Encoding")
-	if len(surrogateKeys) > 0 {
-		h.Set("Surrogate-Key", strings.Join(surrogateKeys, " "))
+	if a.surrogateKey != "" {
+		h.Set("Surrogate-Key", a.surrogateKey)
 	}
-	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+	if etagMatches(r.Header.Get("If-None-Match"), a.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(b)
+	_, err := io.WriteString(w, a.body)
 	return err
+}
+
+// maxStorefrontAnswers bounds the storefront answers kept: a list page
+// answer may be 100 products long, and every URL is an answer of its own.
+const maxStorefrontAnswers = 1000
+
+// storefrontAnswer is a storefront answer kept for its URL, with its
+// reads' FreshUntil.
+type storefrontAnswer struct {
+	*cacheableAnswer
+	until time.Time
+}
+
+// respondStorefront answers a storefront read from the answer made for the
+// same URL while nothing it was made of can have changed (the catalog's
+// Generation is the same and its reads' FreshUntil has not come), else
+// from build: the value to send, its surrogate keys and its reads'
+// FreshUntil. A launch hour's shoppers all read the same few URLs, and
+// each then costs no encoding, no hashing and no catalog lookups; the
+// requests that find an answer expired share the one that replaces it.
+func (s *Server) respondStorefront(w http.ResponseWriter, r *http.Request, build func() (any, []string, time.Time, error)) error {
+	answer := func() (*storefrontAnswer, time.Duration, error) {
+		v, keys, until, err := build()
+		if err != nil {
+			return nil, 0, err
+		}
+		a, err := encodeCacheable(v, keys)
+		return &storefrontAnswer{a, until}, until.Sub(s.Catalog.Now()), err
+	}
+	key := strconv.FormatUint(s.Catalog.Generation(), 10) + " " + r.URL.RequestURI()
+	a, _, err := readcache.ReadFor(s.answers, key, answer)
+	if err == nil && !s.Catalog.Now().Before(a.until) {
+		a, _, err = answer() // the catalog's clock passed it before the cache's did: a test clock moved
+	}
+	if err != nil {
+		return err
+	}
+	return a.write(w, r)
 }
 
 // etagMatches implements the weak comparison of If-None-Match (RFC 9110

@@ -199,34 +199,38 @@ func attrFilters(q url.Values) map[string][]string {
 
 // listProducts serves GET /v1/products: the storefront catalog in a market.
 func (s *Server) listProducts(w http.ResponseWriter, r *http.Request) error {
-	limit, err := queryInt(r, "limit", catalog.DefaultPageSize, 1, catalog.MaxPageSize)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	page, err := s.Catalog.StorefrontProducts(r.Context(), catalog.ListFilter{
-		Market: s.storefrontMarket(r), Attributes: attrFilters(q), Cursor: q.Get("cursor"), Limit: limit,
+	return s.respondStorefront(w, r, func() (any, []string, time.Time, error) {
+		limit, err := queryInt(r, "limit", catalog.DefaultPageSize, 1, catalog.MaxPageSize)
+		if err != nil {
+			return nil, nil, time.Time{}, err
+		}
+		q := r.URL.Query()
+		page, err := s.Catalog.StorefrontProducts(r.Context(), catalog.ListFilter{
+			Market: s.storefrontMarket(r), Attributes: attrFilters(q), Cursor: q.Get("cursor"), Limit: limit,
+		})
+		if err != nil {
+			return nil, nil, time.Time{}, err
+		}
+		out := List[storefrontProduct]{Data: make([]storefrontProduct, 0, len(page.Listings)), NextCursor: page.NextCursor}
+		ids := make([]string, 0, len(page.Listings))
+		for _, l := range page.Listings {
+			out.Data = append(out.Data, storefrontJSON(l, page.Market))
+			ids = append(ids, l.Product.ID)
+		}
+		return out, productKeys(page.Market, ids...), page.FreshUntil, nil
 	})
-	if err != nil {
-		return err
-	}
-	out := List[storefrontProduct]{Data: make([]storefrontProduct, 0, len(page.Listings)), NextCursor: page.NextCursor}
-	ids := make([]string, 0, len(page.Listings))
-	for _, l := range page.Listings {
-		out.Data = append(out.Data, storefrontJSON(l, page.Market))
-		ids = append(ids, l.Product.ID)
-	}
-	return respondCacheable(w, r, out, productKeys(page.Market, ids...)...)
 }
 
 // getProduct serves GET /v1/products/{product}: one product, by ID or
 // handle, in a market.
 func (s *Server) getProduct(w http.ResponseWriter, r *http.Request) error {
-	m, l, err := s.Catalog.StorefrontProduct(r.Context(), s.storefrontMarket(r), r.PathValue("product"))
-	if err != nil {
-		return err
-	}
-	return respondCacheable(w, r, storefrontJSON(l, m), productKeys(m, l.Product.ID)...)
+	return s.respondStorefront(w, r, func() (any, []string, time.Time, error) {
+		m, l, err := s.Catalog.StorefrontProduct(r.Context(), s.storefrontMarket(r), r.PathValue("product"))
+		if err != nil {
+			return nil, nil, time.Time{}, err
+		}
+		return storefrontJSON(l, m), productKeys(m, l.Product.ID), l.FreshUntil, nil
+	})
 }
 
 // adminListProducts serves GET /v1/admin/products.

@@ -298,20 +298,38 @@ func TestCatalogStorefront(t *testing.T) {
 		e.do("GET", "/v1/products/prd_01JC6Q8Z3V4W5X6Y7Z8A9B0C1D", nil).wantProblem(t, 404, "product-not-found")
 		e.do("GET", "/v1/products/"+url.PathEscape("bad\x00handle"), nil).wantProblem(t, 404, "product-not-found")
 
-		// A drop: listed as upcoming until its launch time.
+		// A drop: upcoming on its page and in the list until its launch
+		// time, available from that very moment, though both answers were
+		// just made and kept (respondStorefront) and nothing was written.
 		drop := cloudPaint("the-drop", "DROP")
 		drop["launch_at"] = testStart.Add(time.Hour).Format(time.RFC3339)
 		e.createProduct(t, drop)
+		listed := func() bool {
+			t.Helper()
+			var l struct{ Data []shopProductOut }
+			e.do("GET", "/v1/products?limit=100", nil).want(t, 200).JSON(t, &l)
+			for _, p := range l.Data {
+				if p.Handle == "the-drop" {
+					return p.Available
+				}
+			}
+			t.Fatal("the drop is not listed")
+			return false
+		}
 		var d shopProductOut
 		before := e.do("GET", "/v1/products/the-drop", nil).want(t, 200)
 		before.JSON(t, &d)
-		if d.Available || d.LaunchAt == nil || !d.LaunchAt.Equal(testStart.Add(time.Hour)) {
+		if d.Available || d.LaunchAt == nil || !d.LaunchAt.Equal(testStart.Add(time.Hour)) || listed() {
 			t.Fatalf("before launch: %+v", d)
 		}
-		e.clock.Advance(time.Hour)
+		e.clock.Advance(time.Hour - time.Millisecond)
+		if e.do("GET", "/v1/products/the-drop", nil).want(t, 200).JSON(t, &d); d.Available || listed() {
+			t.Fatalf("a millisecond before launch: %+v", d)
+		}
+		e.clock.Advance(time.Millisecond)
 		d = shopProductOut{}
 		e.do("GET", "/v1/products/the-drop", nil, header("If-None-Match", before.Header.Get("ETag"))).want(t, 200).JSON(t, &d)
-		if !d.Available {
+		if !d.Available || !listed() {
 			t.Fatalf("at launch: %+v", d)
 		}
 	})
@@ -700,6 +718,53 @@ func FuzzCreateProductBody(f *testing.F) {
 		}
 		if !slices.ContainsFunc(p.Variants, func(v variantOut) bool { return v.ProductID == p.ID }) {
 			t.Fatalf("variants not of the product: %+v", p.Variants)
+		}
+	})
+}
+
+// TestStorefrontAnswersAcrossProcesses: two API servers on one store, as two
+// replicas are. A price changed through one shows on its own product page
+// and list at once, and on the other's within catalog.CacheTTL, though
+// both servers keep the answers they made (respondStorefront).
+func TestStorefrontAnswersAcrossProcesses(t *testing.T) {
+	storetest.EachEngine(t, func(t *testing.T, db *sqlstore.DB) {
+		writer, other := newEnv(t, db), newEnv(t, db)
+		p := writer.createProduct(t, cloudPaint("shared-paint", "SH"))
+		// minPrices are the product page's and the list's lowest price.
+		minPrices := func(e *env) [2]int64 {
+			t.Helper()
+			var page shopProductOut
+			e.do("GET", "/v1/products/shared-paint", nil).want(t, 200).JSON(t, &page)
+			var l struct{ Data []shopProductOut }
+			e.do("GET", "/v1/products?limit=100", nil).want(t, 200).JSON(t, &l)
+			for _, lp := range l.Data {
+				if lp.ID == p.ID {
+					return [2]int64{page.PriceRange.Min.Amount, lp.PriceRange.Min.Amount}
+				}
+			}
+			t.Fatal("not listed")
+			return [2]int64{}
+		}
+		for _, e := range []*env{writer, other} {
+			if got := minPrices(e); got != [2]int64{1800, 1800} {
+				t.Fatalf("before: %v", got)
+			}
+		}
+		written := time.Now()
+		writer.do("PUT", "/v1/admin/variants/"+p.Variants[1].ID+"/prices/us", map[string]any{"amount": map[string]any{"amount": 1500, "currency": "USD"}},
+			as(writer.keys[staff.RoleAdmin])).want(t, 200)
+		if got := minPrices(writer); got != [2]int64{1500, 1500} {
+			t.Fatalf("the writer shows %v, want 1500 at once", got)
+		}
+		for {
+			got := minPrices(other)
+			if got == [2]int64{1500, 1500} {
+				break
+			}
+			if since := time.Since(written); since > catalog.CacheTTL+500*time.Millisecond {
+				t.Fatalf("the other server still shows %v %v after the write", got, since)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 }

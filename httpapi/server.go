@@ -25,6 +25,7 @@ import (
 	"github.com/shopd/shopd/orderops"
 	"github.com/shopd/shopd/payment"
 	"github.com/shopd/shopd/platform"
+	"github.com/shopd/shopd/readcache"
 	"github.com/shopd/shopd/staff"
 	"github.com/shopd/shopd/subscription"
 )
@@ -80,6 +81,7 @@ type Server struct {
 	spec     []byte
 	draining atomic.Bool
 	adm      *admitter
+	answers  *readcache.Cache // storefront answers by URL (respondStorefront)
 }
 
 // NewServer returns the API handler. It fails only if the embedded OpenAPI
@@ -101,7 +103,7 @@ func NewServer(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Deps: d, log: d.Logger, mux: http.NewServeMux(), spec: spec}
+	s := &Server{Deps: d, log: d.Logger, mux: http.NewServeMux(), spec: spec, answers: readcache.NewSized(catalog.CacheTTL, maxStorefrontAnswers)}
 	if s.adm, err = newAdmitter(d.Admission, d.Metrics); err != nil {
 		return nil, err
 	}

@@ -23,6 +23,10 @@ func (s *Service) market(ctx context.Context, code string) (Market, error) {
 	return m, err
 }
 
+// Generation changes with every write through the Service: a value made
+// from its reads while it stays the same is as current as they are.
+func (s *Service) Generation() uint64 { return s.cache.Generation() }
+
 // taxRates reads a market's tax rates through the cache.
 func (s *Service) taxRates(ctx context.Context, code string) ([]TaxRate, error) {
 	rs, err := readcache.Read(s.cache, "tax:"+code, func() ([]TaxRate, error) { return s.store.TaxRates(ctx, code) })

@@ -3,7 +3,9 @@
 // prices: thousands a second, of rows that change a few times a day) cost
 // no query. A service clears its cache with every write it makes, so its
 // own process never reads its writes stale; another process (a replica,
-// the CLI) sees a write within the TTL.
+// the CLI) sees a write within the TTL. Callers that miss the same key
+// together share one load, so an entry that expires under a launch hour's
+// traffic costs one query, not one per request waiting.
 package readcache
 
 import (
@@ -21,12 +23,21 @@ type Cache struct {
 	max     int // entries at most
 	mu      sync.Mutex
 	entries map[string]entry
-	gen     uint64 // advanced by every Forget: a value loaded before it is not kept
+	loading map[string]*load // loads in flight since the last Forget, by key
+	gen     uint64           // advanced by every Forget: a value loaded before it is not kept
 }
 
 type entry struct {
-	v  any
-	at time.Time
+	v   any
+	at  time.Time
+	ttl time.Duration
+}
+
+// load is a load in flight; done is closed when v and err are set.
+type load struct {
+	done chan struct{}
+	v    any
+	err  error
 }
 
 // New returns an empty cache whose entries are served for ttl.
@@ -35,34 +46,92 @@ func New(ttl time.Duration) *Cache { return NewSized(ttl, MaxEntries) }
 // NewSized is New for at most max entries: for values large enough that
 // MaxEntries of them would be too many.
 func NewSized(ttl time.Duration, max int) *Cache {
-	return &Cache{ttl: ttl, max: max, entries: map[string]entry{}}
+	return &Cache{ttl: ttl, max: max, entries: map[string]entry{}, loading: map[string]*load{}}
 }
 
 // Read returns the value under key, loading it if missing or older than
 // the TTL. Every caller gets the same value: callers clone the slices and
 // maps they hand to code that may change them.
 func Read[T any](c *Cache, key string, load func() (T, error)) (T, error) {
-	if v, ok := Get[T](c, key); ok {
-		return v, nil
-	}
-	gen := c.Generation()
-	v, err := load()
-	if err == nil {
-		c.Put(key, v, gen)
-	}
+	v, _, err := ReadAt(c, key, load)
 	return v, err
 }
 
+// ReadAt is Read that also says how old the value is: the time since it
+// was loaded (0 if just now).
+func ReadAt[T any](c *Cache, key string, load func() (T, error)) (T, time.Duration, error) {
+	return ReadFor(c, key, func() (T, time.Duration, error) {
+		v, err := load()
+		return v, c.ttl, err
+	})
+}
+
+// ReadFor is ReadAt for values that say how long they may be served, up to
+// the TTL.
+func ReadFor[T any](c *Cache, key string, loadFor func() (T, time.Duration, error)) (T, time.Duration, error) {
+	if v, age, ok := getAt[T](c, key); ok {
+		return v, age, nil
+	}
+	c.mu.Lock()
+	if l := c.loading[key]; l != nil {
+		c.mu.Unlock()
+		<-l.done
+		if l.err == nil {
+			return l.v.(T), 0, nil
+		}
+		// The shared load failed, perhaps only for its caller (its request
+		// ended): load for this caller.
+		v, _, err := loadFor()
+		return v, 0, err
+	}
+	l := &load{done: make(chan struct{})}
+	c.loading[key] = l
+	gen := c.gen
+	c.mu.Unlock()
+	var v T
+	var ttl time.Duration
+	l.err = errPanicked
+	defer func() {
+		c.mu.Lock()
+		if c.loading[key] == l {
+			delete(c.loading, key)
+		}
+		if l.err == nil && c.gen == gen && ttl > 0 {
+			c.put(key, v, min(ttl, c.ttl))
+		}
+		c.mu.Unlock()
+		close(l.done)
+	}()
+	v, ttl, err := loadFor()
+	l.v, l.err = v, err
+	return v, 0, err
+}
+
+// errPanicked is what waiters of a load that panicked see: they load for
+// themselves.
+var errPanicked = panickedError{}
+
+type panickedError struct{}
+
+func (panickedError) Error() string { return "readcache: the shared load panicked" }
+
 // Get returns the value under key if it is fresh.
 func Get[T any](c *Cache, key string) (T, bool) {
+	v, _, ok := getAt[T](c, key)
+	return v, ok
+}
+
+// getAt is Get that also returns the value's age.
+func getAt[T any](c *Cache, key string) (T, time.Duration, bool) {
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	c.mu.Unlock()
-	if !ok || time.Since(e.at) >= c.ttl {
+	age := time.Since(e.at)
+	if !ok || age >= e.ttl {
 		var zero T
-		return zero, false
+		return zero, 0, false
 	}
-	return e.v.(T), true
+	return e.v.(T), age, true
 }
 
 // Generation returns the token Put needs, taken before a value is loaded.
@@ -77,20 +146,26 @@ func (c *Cache) Generation() uint64 {
 func (c *Cache) Put(key string, v any, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen != gen {
-		return
+	if c.gen == gen {
+		c.put(key, v, c.ttl)
 	}
+}
+
+// put keeps v under key for ttl; c.mu is held.
+func (c *Cache) put(key string, v any, ttl time.Duration) {
 	if len(c.entries) >= c.max {
 		clear(c.entries)
 	}
-	c.entries[key] = entry{v: v, at: time.Now()}
+	c.entries[key] = entry{v: v, at: time.Now(), ttl: ttl}
 }
 
-// Forget empties the cache; every write of the owning service calls it
-// once the write is done.
+// Forget empties the cache; every write of the owning service calls it once
+// the write is done. Loads in flight are not shared past it: they may have
+// read the store before the write.
 func (c *Cache) Forget() {
 	c.mu.Lock()
 	clear(c.entries)
+	clear(c.loading)
 	c.gen++
 	c.mu.Unlock()
 }

@@ -3,6 +3,8 @@ package readcache
 import (
 	"errors"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -71,5 +73,102 @@ func TestNewSized(t *testing.T) {
 	v, last := Get[int](c, "3")
 	if first || !last || v != 3 || len(c.entries) != 1 {
 		t.Errorf("after 4 puts in a cache of 3: first kept %v, last %v (%d), %d entries; want only the last", first, last, v, len(c.entries))
+	}
+}
+
+// TestSharedLoad: callers that miss a key together share one load; one
+// that comes after a Forget does not join a load begun before it; when the
+// shared load fails, each waiter loads for itself.
+func TestSharedLoad(t *testing.T) {
+	c := New(time.Hour)
+	var loads atomic.Int64
+	release := make(chan struct{})
+	slow := func() (int, error) {
+		loads.Add(1)
+		<-release
+		return 7, nil
+	}
+	var wg sync.WaitGroup
+	got := make([]int, 200)
+	for i := range got {
+		wg.Go(func() { got[i], _ = Read(c, "k", slow) })
+	}
+	for loads.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // the others are waiting by now
+	close(release)
+	wg.Wait()
+	for i, v := range got {
+		if v != 7 {
+			t.Fatalf("caller %d got %d", i, v)
+		}
+	}
+	if n := loads.Load(); n != 1 {
+		t.Fatalf("%d loads for 200 callers together, want 1", n)
+	}
+
+	// A load begun before a Forget is not shared after it, nor kept.
+	started, finish := make(chan struct{}), make(chan struct{})
+	before := make(chan int)
+	go func() {
+		v, _ := Read(c, "f", func() (int, error) { close(started); <-finish; return 1, nil })
+		before <- v
+	}()
+	<-started
+	c.Forget()
+	after, err := Read(c, "f", func() (int, error) { return 2, nil })
+	close(finish)
+	if first := <-before; first != 1 || after != 2 || err != nil {
+		t.Fatalf("before the Forget %d, after %d %v; want 1 and its own load's 2", first, after, err)
+	}
+	if v, _ := Read(c, "f", func() (int, error) { return 3, nil }); v != 2 {
+		t.Fatalf("kept %d, want the load after the Forget (2)", v)
+	}
+
+	// A failed shared load: its waiters load for themselves.
+	fail := make(chan struct{})
+	var own atomic.Int64
+	var first sync.WaitGroup
+	first.Go(func() {
+		_, err := Read(c, "e", func() (int, error) { <-fail; return 0, errors.New("request ended") })
+		if err == nil {
+			t.Error("the failing load's caller got no error")
+		}
+	})
+	time.Sleep(10 * time.Millisecond)
+	vals := make([]int, 20)
+	var waiters sync.WaitGroup
+	for i := range vals {
+		waiters.Go(func() { vals[i], _ = Read(c, "e", func() (int, error) { own.Add(1); return 5, nil }) })
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(fail)
+	first.Wait()
+	waiters.Wait()
+	for i, v := range vals {
+		if v != 5 {
+			t.Fatalf("waiter %d got %d after the shared load failed", i, v)
+		}
+	}
+	if n := own.Load(); n < 1 || n > 20 {
+		t.Fatalf("%d own loads", n)
+	}
+}
+
+// TestReadFor: a value served for less than the TTL expires then.
+func TestReadFor(t *testing.T) {
+	c := New(time.Hour)
+	n := 0
+	load := func() (int, time.Duration, error) { n++; return n, 30 * time.Millisecond, nil }
+	if v, _, _ := ReadFor(c, "k", load); v != 1 {
+		t.Fatal(v)
+	}
+	if v, age, _ := ReadFor(c, "k", load); v != 1 || age <= 0 {
+		t.Fatalf("read again at once: %d (age %v), want the kept 1", v, age)
+	}
+	time.Sleep(40 * time.Millisecond)
+	if v, _, _ := ReadFor(c, "k", load); v != 2 {
+		t.Fatalf("after its 30 ms: %d, want a new load", v)
 	}
 }
