@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +60,10 @@ type Catalog struct {
 	ListRatio       float64            `json:"list_ratio"`
 	ProductP99Ratio float64            `json:"product_p99_ratio"`
 	ListP99Ratio    float64            `json:"list_p99_ratio"`
+	// CPUPerRequestUS is the whole machine's busy CPU time (load generator,
+	// servers, database: /proc/stat) per answer of each kind, in µs; absent
+	// where /proc/stat cannot be read.
+	CPUPerRequestUS map[string]float64 `json:"cpu_us_per_request,omitempty"`
 }
 
 // runCatalog runs the phases: a short unrecorded warm-up of each kind, then
@@ -84,9 +90,14 @@ func runCatalog(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Repo
 	rec := newRecorder(start, catalogKinds...)
 	stop := rec.progress(cfg.Progress)
 	spent := map[string]time.Duration{}
+	cpu := map[string]time.Duration{}
 	for range catalogRounds {
 		for _, kind := range catalogKinds {
+			before, ok := machineBusy()
 			spent[kind] += run(kind, phase, rec)
+			if after, ok2 := machineBusy(); ok && ok2 {
+				cpu[kind] += after - before
+			}
 		}
 	}
 	stop()
@@ -99,6 +110,12 @@ func runCatalog(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Repo
 		}
 		rep.Steps[kind] = st
 		c.RPS[kind] = st.RPS
+		if cpu[kind] > 0 && st.Requests > 0 {
+			if c.CPUPerRequestUS == nil {
+				c.CPUPerRequestUS = map[string]float64{}
+			}
+			c.CPUPerRequestUS[kind] = round2(float64(cpu[kind].Microseconds()) / float64(st.Requests))
+		}
 	}
 	ratio := func(a, b float64) float64 {
 		if b == 0 {
@@ -149,6 +166,32 @@ func closedLoop(ctx context.Context, conns int, d time.Duration, hc *http.Client
 	return time.Since(start)
 }
 
+// machineBusy returns the CPU time the machine has spent busy since boot,
+// all cores together (Linux's /proc/stat: user, nice, system, irq,
+// softirq and steal; not idle or iowait), and false where it cannot.
+func machineBusy() (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, false
+	}
+	var ticks int64
+	for i, name := range f[1:9] {
+		n, err := strconv.ParseInt(name, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		if i != 3 && i != 4 { // idle, iowait
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * time.Second / 100, true // USER_HZ is 100 on Linux
+}
+
 // get sends req and reads its answer to the end without keeping it.
 func get(hc *http.Client, req *http.Request) answer {
 	resp, err := hc.Do(req)
@@ -167,7 +210,11 @@ func get(hc *http.Client, req *http.Request) answer {
 func (c *Catalog) writeText(w io.Writer) {
 	fmt.Fprintf(w, "\ncatalog against the reference (%s), %d rounds of %.2f s phases:\n", c.Reference, c.Rounds, c.PhaseS)
 	for _, kind := range catalogKinds {
-		fmt.Fprintf(w, "  %-9s %9.0f req/s\n", kind, c.RPS[kind])
+		fmt.Fprintf(w, "  %-9s %9.0f req/s", kind, c.RPS[kind])
+		if us, ok := c.CPUPerRequestUS[kind]; ok {
+			fmt.Fprintf(w, ", %6.1f µs of the machine's CPU each", us)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "  product ÷ reference: rate %.2f, p99 %.2f\n", c.ProductRatio, c.ProductP99Ratio)
 	fmt.Fprintf(w, "  list ÷ reference:    rate %.2f, p99 %.2f\n", c.ListRatio, c.ListP99Ratio)

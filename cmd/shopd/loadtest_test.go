@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -178,10 +179,11 @@ func testLoadtestCatalog(t *testing.T, bin, target, key string) {
 			Rounds          int
 			PhaseS          float64 `json:"phase_s"`
 			RPS             map[string]float64
-			ProductRatio    float64 `json:"product_ratio"`
-			ListRatio       float64 `json:"list_ratio"`
-			ProductP99Ratio float64 `json:"product_p99_ratio"`
-			ListP99Ratio    float64 `json:"list_p99_ratio"`
+			ProductRatio    float64            `json:"product_ratio"`
+			ListRatio       float64            `json:"list_ratio"`
+			ProductP99Ratio float64            `json:"product_p99_ratio"`
+			ListP99Ratio    float64            `json:"list_p99_ratio"`
+			CPU             map[string]float64 `json:"cpu_us_per_request"`
 		}
 	}
 	if err := json.Unmarshal(out, &r); err != nil {
@@ -197,6 +199,8 @@ func testLoadtestCatalog(t *testing.T, bin, target, key string) {
 		t.Errorf("errors %v, 5xx %d, requests %d, steps %v", r.Errors, r.Errors5xx, r.Requests, r.Steps)
 	case c.RPS["reference"] <= 0 || c.RPS["product"] <= 0 || c.RPS["list"] <= 0:
 		t.Errorf("rates %v: every kind must have run", c.RPS)
+	case runtime.GOOS == "linux" && (c.CPU["reference"] <= 0 || c.CPU["product"] <= 0 || c.CPU["list"] <= 0):
+		t.Errorf("CPU per request %v: every kind's must be read on Linux", c.CPU)
 	case c.ProductRatio != ratio(c.RPS["product"], c.RPS["reference"]) || c.ListRatio != ratio(c.RPS["list"], c.RPS["reference"]) ||
 		c.ProductP99Ratio != ratio(p99("product"), p99("reference")) || c.ListP99Ratio != ratio(p99("list"), p99("reference")):
 		t.Errorf("ratios %+v of rates %v and p99s %v, %v, %v", c, c.RPS, p99("reference"), p99("product"), p99("list"))
