@@ -31,11 +31,23 @@ func TestPlaceOrders(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Ahead of both by priority, but never on a us order's route: one
+		// serving only Canada, one closed.
+		for _, code := range []string{"north", "closed"} {
+			if _, err := f.inventory.CreateWarehouse(ctx, inventory.NewWarehouse{Code: code, Name: code, Markets: []string{map[string]string{"north": "ca", "closed": "us"}[code]}}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for _, r := range []inventory.Receipt{{Warehouse: "east", SKU: a, Quantity: 3}, {Warehouse: "west", SKU: a, Quantity: 2},
-			{Warehouse: "east", SKU: b, Quantity: 5}, {Warehouse: "east", SKU: c, Quantity: 1}, {Warehouse: "west", SKU: c, Quantity: 1}} {
+			{Warehouse: "east", SKU: b, Quantity: 5}, {Warehouse: "east", SKU: c, Quantity: 1}, {Warehouse: "west", SKU: c, Quantity: 1},
+			{Warehouse: "north", SKU: a, Quantity: 50}, {Warehouse: "closed", SKU: a, Quantity: 50}, {Warehouse: "closed", SKU: c, Quantity: 50}} {
 			if _, err := f.inventory.Receive(ctx, r); err != nil {
 				t.Fatal(err)
 			}
+		}
+		off := false
+		if _, err := f.inventory.UpdateWarehouse(ctx, "closed", inventory.WarehouseUpdate{Active: &off}); err != nil {
+			t.Fatal(err)
 		}
 		// A key answered before: its request is replayed.
 		done, replayed := f.pendingKey(t, "done"), f.pendingKey(t, "done") // the second arrives before the first is answered

@@ -12,7 +12,8 @@ import (
 // ReserveStocks reserves stock for many requests at once — a batch of
 // concurrent checkouts — with the outcome ReserveStock would give each in
 // turn, in a few statements for the whole batch: the stock rows of all
-// their SKUs are read once, the requests are routed in memory in their
+// their SKUs are read once with the warehouses' routes (a statement per
+// market: invReadRoutes), the requests are routed in memory in their
 // order, each whole or not at all, each touched row gets one UPDATE for the
 // sum of its reservations and all reservation rows are inserted together.
 // A drop's hot SKU thus costs one row update per batch instead of one per
@@ -35,23 +36,18 @@ import (
 func (tx *Tx) ReserveStocks(ctx context.Context, reqs []inventory.ReserveRequest) (errs []error, err error) {
 	errs = make([]error, len(reqs))
 	merged := make([][]inventory.MergedLine, len(reqs))
-	routes := map[string][]invWarehouse{}
-	var skus []string
+	var markets, skus []string
 	for i, r := range reqs {
 		if errs[i] = r.Validate(); errs[i] != nil {
 			continue
 		}
-		if _, ok := routes[r.Market]; !ok {
-			if routes[r.Market], _, err = invRoute(ctx, tx, r.Market, ""); err != nil {
-				return nil, err
-			}
-		}
+		markets = append(markets, r.Market)
 		merged[i] = inventory.MergeLines(r.Lines)
 		for _, l := range merged[i] {
 			skus = append(skus, l.SKU)
 		}
 	}
-	rows, err := invReadSKUs(ctx, tx, slices.Compact(slices.Sorted(slices.Values(skus))))
+	rows, routes, err := invReadRoutes(ctx, tx, slices.Compact(slices.Sorted(slices.Values(markets))), slices.Compact(slices.Sorted(slices.Values(skus))))
 	if err != nil {
 		return nil, err
 	}
@@ -96,30 +92,45 @@ type invBatchRow struct {
 
 func (l *invBatchRow) available() int64 { return max(0, l.row.available()-l.taken) }
 
-// invReadSKUs reads every stock row of the SKUs (sorted), without a lock.
-func invReadSKUs(ctx context.Context, tx *Tx, skus []string) (map[invKey]*invBatchRow, error) {
-	out := make(map[invKey]*invBatchRow, len(skus))
-	for in, args := range inLists(tx.Dialect(), skus) {
-		rows, err := tx.QueryContext(ctx, `SELECT s.sku, w.id, w.code, w.priority, s.on_hand, s.reserved, s.low_stock_threshold
-			FROM stock s JOIN warehouses w ON w.id = s.warehouse_id WHERE s.sku IN `+in, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var sku string
-			l := &invBatchRow{}
-			if err := rows.Scan(&sku, &l.w.id, &l.w.code, &l.w.priority, &l.row.onHand, &l.row.reserved, &l.row.threshold); err != nil {
-				rows.Close()
-				return nil, err
+// invReadRoutes reads, for each market, the stock rows of the SKUs (sorted)
+// in the active warehouses that serve it, without a lock — one statement a
+// market, where the route and the rows were one each — and so each
+// market's route: those warehouses in routing order. A warehouse that holds
+// none of the SKUs is left out of the route, where it could only have
+// answered "none available". A row read for two markets is one row.
+func invReadRoutes(ctx context.Context, tx *Tx, markets, skus []string) (map[invKey]*invBatchRow, map[string][]invWarehouse, error) {
+	rows := make(map[invKey]*invBatchRow, len(skus))
+	routes := make(map[string][]invWarehouse, len(markets))
+	for _, market := range markets {
+		var route []invWarehouse
+		for in, args := range inLists(tx.Dialect(), skus, market) {
+			rs, err := tx.QueryContext(ctx, `SELECT s.sku, w.id, w.code, w.priority, s.on_hand, s.reserved, s.low_stock_threshold
+				FROM stock s JOIN warehouses w ON w.id = s.warehouse_id JOIN warehouse_markets m ON m.warehouse_id = w.id
+				WHERE m.market = $1 AND w.active AND s.sku IN `+in, args...)
+			if err != nil {
+				return nil, nil, err
 			}
-			out[invKey{sku, l.w.id}] = l
+			for rs.Next() {
+				var sku string
+				l := &invBatchRow{}
+				if err := rs.Scan(&sku, &l.w.id, &l.w.code, &l.w.priority, &l.row.onHand, &l.row.reserved, &l.row.threshold); err != nil {
+					rs.Close()
+					return nil, nil, err
+				}
+				if _, ok := rows[invKey{sku, l.w.id}]; !ok {
+					rows[invKey{sku, l.w.id}] = l
+				}
+				route = append(route, l.w)
+			}
+			rs.Close()
+			if err := rs.Err(); err != nil {
+				return nil, nil, err
+			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		slices.SortFunc(route, func(a, b invWarehouse) int { return invRouteCmp("", a, "", b) })
+		routes[market] = slices.CompactFunc(route, func(a, b invWarehouse) bool { return a.id == b.id })
 	}
-	return out, nil
+	return rows, routes, nil
 }
 
 // invAlloc is a share of a line taken from one stock row.
