@@ -58,14 +58,14 @@ func (s *Service) storefrontPage(ctx context.Context, f ListFilter) (Page, time.
 	for _, name := range slices.Sorted(maps.Keys(f.Attributes)) {
 		fmt.Fprintf(&key, " %q=%q", name, slices.Sorted(slices.Values(f.Attributes[name])))
 	}
-	return readcache.ReadAt(s.pages, key.String(), func() (Page, error) { return s.store.StorefrontProducts(ctx, f) })
+	return readcache.ReadAt(ctx, s.pages, key.String(), func() (Page, error) { return s.store.StorefrontProducts(ctx, f) })
 }
 
 // storefrontProduct reads a product by ID or handle through the cache, and
 // says how long ago it was read from the store. The product is shared:
 // callers copy what they change (listing does).
 func (s *Service) storefrontProduct(ctx context.Context, idOrHandle string) (Product, time.Duration, error) {
-	return readcache.ReadAt(s.cache, "product:"+idOrHandle, func() (Product, error) { return s.Product(ctx, idOrHandle) })
+	return readcache.ReadAt(ctx, s.cache, "product:"+idOrHandle, func() (Product, error) { return s.Product(ctx, idOrHandle) })
 }
 
 // variantsInMarket looks the variants up through the cache, reading those

@@ -91,7 +91,7 @@ func (s *Server) respondStorefront(w http.ResponseWriter, r *http.Request, build
 		return &storefrontAnswer{a, until}, until.Sub(s.Catalog.Now()), err
 	}
 	key := strconv.FormatUint(s.Catalog.Generation(), 10) + " " + r.URL.RequestURI()
-	a, _, err := readcache.ReadFor(s.answers, key, answer)
+	a, _, err := readcache.ReadFor(r.Context(), s.answers, key, answer)
 	if err == nil && !s.Catalog.Now().Before(a.until) {
 		a, _, err = answer() // the catalog's clock passed it before the cache's did: a test clock moved
 	}

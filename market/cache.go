@@ -18,7 +18,7 @@ const CacheTTL = time.Second
 
 // market reads a market through the cache.
 func (s *Service) market(ctx context.Context, code string) (Market, error) {
-	m, err := readcache.Read(s.cache, "market:"+code, func() (Market, error) { return s.store.Market(ctx, code) })
+	m, err := readcache.Read(ctx, s.cache, "market:"+code, func() (Market, error) { return s.store.Market(ctx, code) })
 	m.Languages = slices.Clone(m.Languages)
 	return m, err
 }
@@ -29,12 +29,12 @@ func (s *Service) Generation() uint64 { return s.cache.Generation() }
 
 // taxRates reads a market's tax rates through the cache.
 func (s *Service) taxRates(ctx context.Context, code string) ([]TaxRate, error) {
-	rs, err := readcache.Read(s.cache, "tax:"+code, func() ([]TaxRate, error) { return s.store.TaxRates(ctx, code) })
+	rs, err := readcache.Read(ctx, s.cache, "tax:"+code, func() ([]TaxRate, error) { return s.store.TaxRates(ctx, code) })
 	return slices.Clone(rs), err
 }
 
 // shippingRates reads a market's shipping rates through the cache.
 func (s *Service) shippingRates(ctx context.Context, code string) ([]ShippingRate, error) {
-	rs, err := readcache.Read(s.cache, "shipping:"+code, func() ([]ShippingRate, error) { return s.store.ShippingRates(ctx, code) })
+	rs, err := readcache.Read(ctx, s.cache, "shipping:"+code, func() ([]ShippingRate, error) { return s.store.ShippingRates(ctx, code) })
 	return slices.Clone(rs), err
 }

@@ -9,6 +9,7 @@
 package readcache
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -51,16 +52,17 @@ func NewSized(ttl time.Duration, max int) *Cache {
 
 // Read returns the value under key, loading it if missing or older than
 // the TTL. Every caller gets the same value: callers clone the slices and
-// maps they hand to code that may change them.
-func Read[T any](c *Cache, key string, load func() (T, error)) (T, error) {
-	v, _, err := ReadAt(c, key, load)
+// maps they hand to code that may change them. A caller waiting for
+// another's load stops waiting when ctx ends.
+func Read[T any](ctx context.Context, c *Cache, key string, load func() (T, error)) (T, error) {
+	v, _, err := ReadAt(ctx, c, key, load)
 	return v, err
 }
 
 // ReadAt is Read that also says how old the value is: the time since it
 // was loaded (0 if just now).
-func ReadAt[T any](c *Cache, key string, load func() (T, error)) (T, time.Duration, error) {
-	return ReadFor(c, key, func() (T, time.Duration, error) {
+func ReadAt[T any](ctx context.Context, c *Cache, key string, load func() (T, error)) (T, time.Duration, error) {
+	return ReadFor(ctx, c, key, func() (T, time.Duration, error) {
 		v, err := load()
 		return v, c.ttl, err
 	})
@@ -68,14 +70,19 @@ func ReadAt[T any](c *Cache, key string, load func() (T, error)) (T, time.Durati
 
 // ReadFor is ReadAt for values that say how long they may be served, up to
 // the TTL.
-func ReadFor[T any](c *Cache, key string, loadFor func() (T, time.Duration, error)) (T, time.Duration, error) {
+func ReadFor[T any](ctx context.Context, c *Cache, key string, loadFor func() (T, time.Duration, error)) (T, time.Duration, error) {
 	if v, age, ok := getAt[T](c, key); ok {
 		return v, age, nil
 	}
 	c.mu.Lock()
 	if l := c.loading[key]; l != nil {
 		c.mu.Unlock()
-		<-l.done
+		select {
+		case <-l.done:
+		case <-ctx.Done():
+			var zero T
+			return zero, 0, ctx.Err()
+		}
 		if l.err == nil {
 			return l.v.(T), 0, nil
 		}

@@ -1,6 +1,7 @@
 package readcache
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"sync"
@@ -14,13 +15,13 @@ func TestRead(t *testing.T) {
 	loads := 0
 	load := func() (int, error) { loads++; return loads, nil }
 	for range 3 {
-		if v, err := Read(c, "k", load); v != 1 || err != nil {
+		if v, err := Read(t.Context(), c, "k", load); v != 1 || err != nil {
 			t.Fatalf("read %d %v, want the first load's 1", v, err)
 		}
 	}
 	// An error is returned and not kept.
 	boom := errors.New("boom")
-	if _, err := Read(c, "bad", func() (int, error) { return 0, boom }); err != boom {
+	if _, err := Read(t.Context(), c, "bad", func() (int, error) { return 0, boom }); err != boom {
 		t.Fatal(err)
 	}
 	if _, ok := Get[int](c, "bad"); ok {
@@ -28,7 +29,7 @@ func TestRead(t *testing.T) {
 	}
 	// Forget clears; the next read loads again.
 	c.Forget()
-	if v, _ := Read(c, "k", load); v != 2 || loads != 2 {
+	if v, _ := Read(t.Context(), c, "k", load); v != 2 || loads != 2 {
 		t.Fatalf("after Forget: %d (loads %d)", v, loads)
 	}
 	// A value loaded before a Forget is not kept: it may miss the write.
@@ -91,7 +92,7 @@ func TestSharedLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	got := make([]int, 200)
 	for i := range got {
-		wg.Go(func() { got[i], _ = Read(c, "k", slow) })
+		wg.Go(func() { got[i], _ = Read(t.Context(), c, "k", slow) })
 	}
 	for loads.Load() == 0 {
 		time.Sleep(time.Millisecond)
@@ -112,17 +113,17 @@ func TestSharedLoad(t *testing.T) {
 	started, finish := make(chan struct{}), make(chan struct{})
 	before := make(chan int)
 	go func() {
-		v, _ := Read(c, "f", func() (int, error) { close(started); <-finish; return 1, nil })
+		v, _ := Read(t.Context(), c, "f", func() (int, error) { close(started); <-finish; return 1, nil })
 		before <- v
 	}()
 	<-started
 	c.Forget()
-	after, err := Read(c, "f", func() (int, error) { return 2, nil })
+	after, err := Read(t.Context(), c, "f", func() (int, error) { return 2, nil })
 	close(finish)
 	if first := <-before; first != 1 || after != 2 || err != nil {
 		t.Fatalf("before the Forget %d, after %d %v; want 1 and its own load's 2", first, after, err)
 	}
-	if v, _ := Read(c, "f", func() (int, error) { return 3, nil }); v != 2 {
+	if v, _ := Read(t.Context(), c, "f", func() (int, error) { return 3, nil }); v != 2 {
 		t.Fatalf("kept %d, want the load after the Forget (2)", v)
 	}
 
@@ -131,7 +132,7 @@ func TestSharedLoad(t *testing.T) {
 	var own atomic.Int64
 	var first sync.WaitGroup
 	first.Go(func() {
-		_, err := Read(c, "e", func() (int, error) { <-fail; return 0, errors.New("request ended") })
+		_, err := Read(t.Context(), c, "e", func() (int, error) { <-fail; return 0, errors.New("request ended") })
 		if err == nil {
 			t.Error("the failing load's caller got no error")
 		}
@@ -140,7 +141,7 @@ func TestSharedLoad(t *testing.T) {
 	vals := make([]int, 20)
 	var waiters sync.WaitGroup
 	for i := range vals {
-		waiters.Go(func() { vals[i], _ = Read(c, "e", func() (int, error) { own.Add(1); return 5, nil }) })
+		waiters.Go(func() { vals[i], _ = Read(t.Context(), c, "e", func() (int, error) { own.Add(1); return 5, nil }) })
 	}
 	time.Sleep(20 * time.Millisecond)
 	close(fail)
@@ -161,14 +162,36 @@ func TestReadFor(t *testing.T) {
 	c := New(time.Hour)
 	n := 0
 	load := func() (int, time.Duration, error) { n++; return n, 30 * time.Millisecond, nil }
-	if v, _, _ := ReadFor(c, "k", load); v != 1 {
+	if v, _, _ := ReadFor(t.Context(), c, "k", load); v != 1 {
 		t.Fatal(v)
 	}
-	if v, age, _ := ReadFor(c, "k", load); v != 1 || age <= 0 {
+	if v, age, _ := ReadFor(t.Context(), c, "k", load); v != 1 || age <= 0 {
 		t.Fatalf("read again at once: %d (age %v), want the kept 1", v, age)
 	}
 	time.Sleep(40 * time.Millisecond)
-	if v, _, _ := ReadFor(c, "k", load); v != 2 {
+	if v, _, _ := ReadFor(t.Context(), c, "k", load); v != 2 {
 		t.Fatalf("after its 30 ms: %d, want a new load", v)
+	}
+}
+
+// TestWaiterGivesUp: a caller waiting for another's load stops when its
+// own context ends; the load goes on for its caller.
+func TestWaiterGivesUp(t *testing.T) {
+	c := New(time.Hour)
+	started, finish := make(chan struct{}), make(chan struct{})
+	loaded := make(chan int)
+	go func() {
+		v, _ := Read(t.Context(), c, "k", func() (int, error) { close(started); <-finish; return 1, nil })
+		loaded <- v
+	}()
+	<-started
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if v, err := Read(ctx, c, "k", func() (int, error) { return 2, nil }); err != context.DeadlineExceeded || v != 0 {
+		t.Fatalf("waiter: %d %v, want its deadline", v, err)
+	}
+	close(finish)
+	if v := <-loaded; v != 1 {
+		t.Fatalf("the load's caller got %d", v)
 	}
 }
