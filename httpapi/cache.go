@@ -64,7 +64,8 @@ func (a *cacheableAnswer) write(w http.ResponseWriter, r *http.Request) error {
 }
 
 // maxStorefrontAnswers bounds the storefront answers kept: a list page
-// answer may be 100 products long, and every URL is an answer of its own.
+// answer may be 100 products long, and every read (storefrontKey) is an
+// answer of its own.
 const maxStorefrontAnswers = 1000
 
 // storefrontAnswer is a storefront answer kept for its URL, with its
@@ -75,7 +76,7 @@ type storefrontAnswer struct {
 }
 
 // respondStorefront answers a storefront read from the answer made for the
-// same URL while nothing it was made of can have changed (the catalog's
+// same read (storefrontKey) while nothing it was made of can have changed (the catalog's
 // Generation is the same and its reads' FreshUntil has not come), else
 // from build: the value to send, its surrogate keys and its reads'
 // FreshUntil. A launch hour's shoppers all read the same few URLs, and
@@ -90,7 +91,7 @@ func (s *Server) respondStorefront(w http.ResponseWriter, r *http.Request, build
 		a, err := encodeCacheable(v, keys)
 		return &storefrontAnswer{a, until}, until.Sub(s.Catalog.Now()), err
 	}
-	key := strconv.FormatUint(s.Catalog.Generation(), 10) + " " + r.URL.RequestURI()
+	key := strconv.FormatUint(s.Catalog.Generation(), 10) + " " + s.storefrontKey(r)
 	a, _, err := readcache.ReadFor(r.Context(), s.answers, key, answer)
 	if err == nil && !s.Catalog.Now().Before(a.until) {
 		a, _, err = answer() // the catalog's clock passed it before the cache's did: a test clock moved
@@ -99,6 +100,20 @@ func (s *Server) respondStorefront(w http.ResponseWriter, r *http.Request, build
 		return err
 	}
 	return a.write(w, r)
+}
+
+// storefrontKey names a storefront read by what its answer depends on: the
+// path, the market and the query parameters the storefront reads (limit,
+// cursor, attr.*) in a fixed order. Parameters it ignores — utm_source,
+// a cache buster — neither miss the answers kept nor crowd them out.
+func (s *Server) storefrontKey(r *http.Request) string {
+	q := r.URL.Query()
+	for name := range q {
+		if name != "limit" && name != "cursor" && !strings.HasPrefix(name, "attr.") {
+			delete(q, name)
+		}
+	}
+	return r.URL.Path + " " + s.storefrontMarket(r) + " " + q.Encode()
 }
 
 // etagMatches implements the weak comparison of If-None-Match (RFC 9110

@@ -199,6 +199,8 @@ func attrFilters(q url.Values) map[string][]string {
 
 // listProducts serves GET /v1/products: the storefront catalog in a market.
 func (s *Server) listProducts(w http.ResponseWriter, r *http.Request) error {
+	// The answer is kept by storefrontKey: a query parameter read here must
+	// be one of its.
 	return s.respondStorefront(w, r, func() (any, []string, time.Time, error) {
 		limit, err := queryInt(r, "limit", catalog.DefaultPageSize, 1, catalog.MaxPageSize)
 		if err != nil {

@@ -81,7 +81,7 @@ type Server struct {
 	spec     []byte
 	draining atomic.Bool
 	adm      *admitter
-	answers  *readcache.Cache // storefront answers by URL (respondStorefront)
+	answers  *readcache.Cache // storefront answers by read (respondStorefront)
 }
 
 // NewServer returns the API handler. It fails only if the embedded OpenAPI
