@@ -32,11 +32,7 @@ const maxCachedPages = 1000
 // not: see Listing.FreshUntil). A value made from storefront reads while
 // it stays the same is as current as they are.
 func (s *Service) Generation() uint64 {
-	g := s.cache.Generation()
-	if m, ok := s.markets.(interface{ Generation() uint64 }); ok {
-		g += m.Generation() // both only grow: the sum changes when either does
-	}
-	return g
+	return s.cache.Generation() + s.markets.Generation() // both only grow: the sum changes when either does
 }
 
 // Now is the Service's clock's time, the clock of FreshUntil.

@@ -215,9 +215,11 @@ type Store interface {
 	StorefrontProducts(ctx context.Context, f ListFilter) (Page, error)
 }
 
-// Markets is what the catalog needs to know about markets.
+// Markets is what the catalog needs to know about markets: a market, and
+// a Generation that changes with every write that could change one.
 type Markets interface {
 	Market(ctx context.Context, code string) (market.Market, error)
+	Generation() uint64
 }
 
 // Service manages the catalog.

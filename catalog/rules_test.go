@@ -265,6 +265,9 @@ func TestAvailable(t *testing.T) {
 // memMarkets is a fixed set of markets for tests of price checks.
 type memMarkets map[string]market.Market
 
+// Generation never changes: the markets are fixed.
+func (m memMarkets) Generation() uint64 { return 0 }
+
 func (m memMarkets) Market(ctx context.Context, code string) (market.Market, error) {
 	if mk, ok := m[code]; ok {
 		return mk, nil

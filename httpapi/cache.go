@@ -68,18 +68,18 @@ func (a *cacheableAnswer) write(w http.ResponseWriter, r *http.Request) error {
 // answer of its own.
 const maxStorefrontAnswers = 1000
 
-// storefrontAnswer is a storefront answer kept for its URL, with its
-// reads' FreshUntil.
+// storefrontAnswer is a storefront answer kept for its read
+// (storefrontKey), with its reads' FreshUntil.
 type storefrontAnswer struct {
 	*cacheableAnswer
 	until time.Time
 }
 
 // respondStorefront answers a storefront read from the answer made for the
-// same read (storefrontKey) while nothing it was made of can have changed (the catalog's
-// Generation is the same and its reads' FreshUntil has not come), else
-// from build: the value to send, its surrogate keys and its reads'
-// FreshUntil. A launch hour's shoppers all read the same few URLs, and
+// same read (storefrontKey) while nothing it was made of can have changed
+// (the catalog's Generation is the same and its reads' FreshUntil has not
+// come), else from build: the value to send, its surrogate keys and its
+// reads' FreshUntil. A launch hour's shoppers all read the same few pages, and
 // each then costs no encoding, no hashing and no catalog lookups; the
 // requests that find an answer expired share the one that replaces it.
 func (s *Server) respondStorefront(w http.ResponseWriter, r *http.Request, build func() (any, []string, time.Time, error)) error {

@@ -134,7 +134,8 @@ func runCatalog(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Repo
 // next request as soon as its last is answered, hands the answers to add
 // in batches and returns how long the phase took (until its last answer).
 // The phases measure the server, so a request costs the load generator as
-// little as it can: one request reused, the body read and dropped, no lock.
+// little as it can: one request reused, the body read and dropped, no lock
+// but once per 256 answers.
 func closedLoop(ctx context.Context, conns int, d time.Duration, hc *http.Client, url string, add func([]sample)) time.Duration {
 	start := time.Now()
 	end := start.Add(d)

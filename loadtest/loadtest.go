@@ -70,13 +70,16 @@ type Config struct {
 // Validate checks the configuration.
 func (c Config) Validate() error {
 	var problems []string
+	duration := func() {
+		if c.Duration <= 0 || c.Duration > 24*time.Hour {
+			problems = append(problems, "--duration must be from 1ns to 24h")
+		}
+	}
 	browse := func() {
 		if c.Rate < 1 || c.Rate > 1_000_000 {
 			problems = append(problems, "--rate must be from 1 to 1000000")
 		}
-		if c.Duration <= 0 || c.Duration > 24*time.Hour {
-			problems = append(problems, "--duration must be from 1ns to 24h")
-		}
+		duration()
 	}
 	stock := func(least int) {
 		if c.Stock < least || c.Stock > 1_000_000 {
@@ -111,9 +114,7 @@ func (c Config) Validate() error {
 		browse()
 		stock(0)
 	case "catalog":
-		if c.Duration <= 0 || c.Duration > 24*time.Hour {
-			problems = append(problems, "--duration must be from 1ns to 24h")
-		}
+		duration()
 		stock(0)
 		if u, err := url.Parse(c.Reference); err != nil || u.Scheme != "http" || u.Host == "" {
 			problems = append(problems, fmt.Sprintf("--reference %q must be an http:// URL", c.Reference))

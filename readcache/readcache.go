@@ -10,6 +10,7 @@ package readcache
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -116,11 +117,7 @@ func ReadFor[T any](ctx context.Context, c *Cache, key string, loadFor func() (T
 
 // errPanicked is what waiters of a load that panicked see: they load for
 // themselves.
-var errPanicked = panickedError{}
-
-type panickedError struct{}
-
-func (panickedError) Error() string { return "readcache: the shared load panicked" }
+var errPanicked = errors.New("readcache: the shared load panicked")
 
 // Get returns the value under key if it is fresh.
 func Get[T any](c *Cache, key string) (T, bool) {

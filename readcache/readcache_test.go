@@ -110,17 +110,10 @@ func TestSharedLoad(t *testing.T) {
 	}
 
 	// A load begun before a Forget is not shared after it, nor kept.
-	started, finish := make(chan struct{}), make(chan struct{})
-	before := make(chan int)
-	go func() {
-		v, _ := Read(t.Context(), c, "f", func() (int, error) { close(started); <-finish; return 1, nil })
-		before <- v
-	}()
-	<-started
+	finish := heldLoad(t, c, "f")
 	c.Forget()
 	after, err := Read(t.Context(), c, "f", func() (int, error) { return 2, nil })
-	close(finish)
-	if first := <-before; first != 1 || after != 2 || err != nil {
+	if first := finish(); first != 1 || after != 2 || err != nil {
 		t.Fatalf("before the Forget %d, after %d %v; want 1 and its own load's 2", first, after, err)
 	}
 	if v, _ := Read(t.Context(), c, "f", func() (int, error) { return 3, nil }); v != 2 {
@@ -178,20 +171,29 @@ func TestReadFor(t *testing.T) {
 // own context ends; the load goes on for its caller.
 func TestWaiterGivesUp(t *testing.T) {
 	c := New(time.Hour)
-	started, finish := make(chan struct{}), make(chan struct{})
-	loaded := make(chan int)
-	go func() {
-		v, _ := Read(t.Context(), c, "k", func() (int, error) { close(started); <-finish; return 1, nil })
-		loaded <- v
-	}()
-	<-started
+	finish := heldLoad(t, c, "k")
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	if v, err := Read(ctx, c, "k", func() (int, error) { return 2, nil }); err != context.DeadlineExceeded || v != 0 {
 		t.Fatalf("waiter: %d %v, want its deadline", v, err)
 	}
-	close(finish)
-	if v := <-loaded; v != 1 {
+	if v := finish(); v != 1 {
 		t.Fatalf("the load's caller got %d", v)
+	}
+}
+
+// heldLoad starts a Read of key whose load yields 1 once finish is called,
+// and returns when the load has begun; finish returns what that Read got.
+func heldLoad(t *testing.T, c *Cache, key string) (finish func() int) {
+	started, release := make(chan struct{}), make(chan struct{})
+	got := make(chan int)
+	go func() {
+		v, _ := Read(t.Context(), c, key, func() (int, error) { close(started); <-release; return 1, nil })
+		got <- v
+	}()
+	<-started
+	return func() int {
+		close(release)
+		return <-got
 	}
 }

@@ -93,14 +93,15 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 	if !*asJSON {
 		cfg.Progress = c.stderr
 	}
+	startRef := cfg.Scenario == "catalog" && cfg.Reference == ""
 	check := cfg
-	if check.Scenario == "catalog" && check.Reference == "" {
+	if startRef {
 		check.Reference = "http://127.0.0.1" // started below, once the flags are right
 	}
 	if err := check.Validate(); err != nil {
 		return usagef("%v", err)
 	}
-	if cfg.Scenario == "catalog" && cfg.Reference == "" {
+	if startRef {
 		url, stop, err := startReference(ctx)
 		if err != nil {
 			return err
