@@ -9,14 +9,17 @@
 package readcache
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"sync"
 	"time"
 )
 
-// MaxEntries bounds a cache made by New: past it, the cache starts again
-// empty.
+// MaxEntries bounds a cache made by New: past it, the entry read least
+// recently makes room. (Cleared whole instead, a crawler or an attacker
+// sending distinct filters and cursors would empty it of the hot reads
+// every max requests, and every request would pay the uncached cost.)
 const MaxEntries = 100_000
 
 // Cache holds values by key for a TTL. Create it with New.
@@ -24,12 +27,14 @@ type Cache struct {
 	ttl     time.Duration
 	max     int // entries at most
 	mu      sync.Mutex
-	entries map[string]entry
-	loading map[string]*load // loads in flight since the last Forget, by key
-	gen     uint64           // advanced by every Forget: a value loaded before it is not kept
+	entries map[string]*list.Element // of *entry, in recent
+	recent  list.List                // the entries, read or kept most recently first
+	loading map[string]*load         // loads in flight since the last Forget, by key
+	gen     uint64                   // advanced by every Forget: a value loaded before it is not kept
 }
 
 type entry struct {
+	key string
 	v   any
 	at  time.Time
 	ttl time.Duration
@@ -48,7 +53,7 @@ func New(ttl time.Duration) *Cache { return NewSized(ttl, MaxEntries) }
 // NewSized is New for at most max entries: for values large enough that
 // MaxEntries of them would be too many.
 func NewSized(ttl time.Duration, max int) *Cache {
-	return &Cache{ttl: ttl, max: max, entries: map[string]entry{}, loading: map[string]*load{}}
+	return &Cache{ttl: ttl, max: max, entries: map[string]*list.Element{}, loading: map[string]*load{}}
 }
 
 // Read returns the value under key, loading it if missing or older than
@@ -128,14 +133,16 @@ func Get[T any](c *Cache, key string) (T, bool) {
 // getAt is Get that also returns the value's age.
 func getAt[T any](c *Cache, key string) (T, time.Duration, bool) {
 	c.mu.Lock()
-	e, ok := c.entries[key]
-	c.mu.Unlock()
-	age := time.Since(e.at)
-	if !ok || age >= e.ttl {
-		var zero T
-		return zero, 0, false
+	defer c.mu.Unlock()
+	if el, ok := c.entries[key]; ok {
+		e := el.Value.(*entry)
+		if age := time.Since(e.at); age < e.ttl {
+			c.recent.MoveToFront(el)
+			return e.v.(T), age, true
+		}
 	}
-	return e.v.(T), age, true
+	var zero T
+	return zero, 0, false
 }
 
 // Generation returns the token Put needs, taken before a value is loaded.
@@ -155,12 +162,21 @@ func (c *Cache) Put(key string, v any, gen uint64) {
 	}
 }
 
-// put keeps v under key for ttl; c.mu is held.
+// put keeps v under key for ttl, in place of the entry read least recently
+// if the cache is full; c.mu is held.
 func (c *Cache) put(key string, v any, ttl time.Duration) {
-	if len(c.entries) >= c.max {
-		clear(c.entries)
+	e := &entry{key: key, v: v, at: time.Now(), ttl: ttl}
+	if el, ok := c.entries[key]; ok {
+		el.Value = e
+		c.recent.MoveToFront(el)
+		return
 	}
-	c.entries[key] = entry{v: v, at: time.Now(), ttl: ttl}
+	if len(c.entries) >= c.max {
+		last := c.recent.Back()
+		delete(c.entries, last.Value.(*entry).key)
+		c.recent.Remove(last)
+	}
+	c.entries[key] = c.recent.PushFront(e)
 }
 
 // Forget empties the cache; every write of the owning service calls it once
@@ -169,6 +185,7 @@ func (c *Cache) put(key string, v any, ttl time.Duration) {
 func (c *Cache) Forget() {
 	c.mu.Lock()
 	clear(c.entries)
+	c.recent.Init()
 	clear(c.loading)
 	c.gen++
 	c.mu.Unlock()

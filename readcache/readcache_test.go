@@ -59,21 +59,44 @@ func TestMaxEntries(t *testing.T) {
 	for i := range MaxEntries + 10 {
 		c.Put(strconv.Itoa(i), i, gen)
 	}
-	if n := len(c.entries); n != 10 {
-		t.Fatalf("%d entries, want 10 (emptied once full)", n)
+	if n := len(c.entries); n != MaxEntries {
+		t.Fatalf("%d entries, want %d", n, MaxEntries)
+	}
+	for _, i := range []int{0, 9, MaxEntries + 9} {
+		_, ok := Get[int](c, strconv.Itoa(i))
+		if want := i >= 10; ok != want {
+			t.Errorf("entry %d kept: %v, want %v (the first 10 made room)", i, ok, want)
+		}
 	}
 }
 
-// TestNewSized: a sized cache starts again empty past its own bound.
+// TestNewSized: past its bound, a sized cache makes room by the entry read
+// least recently: a hot key read between the puts of a scan of distinct
+// keys (a crawler's filters and cursors) stays.
 func TestNewSized(t *testing.T) {
 	c := NewSized(time.Hour, 3)
-	for i := range 4 {
+	c.Put("hot", -1, c.Generation())
+	for i := range 100 {
 		c.Put(strconv.Itoa(i), i, c.Generation())
+		if v, ok := Get[int](c, "hot"); !ok || v != -1 {
+			t.Fatalf("the hot key was dropped after %d other puts", i+1)
+		}
 	}
-	_, first := Get[int](c, "0")
-	v, last := Get[int](c, "3")
-	if first || !last || v != 3 || len(c.entries) != 1 {
-		t.Errorf("after 4 puts in a cache of 3: first kept %v, last %v (%d), %d entries; want only the last", first, last, v, len(c.entries))
+	for i, want := range map[int]bool{97: false, 98: true, 99: true} {
+		if _, ok := Get[int](c, strconv.Itoa(i)); ok != want {
+			t.Errorf("entry %d kept: %v, want %v", i, ok, want)
+		}
+	}
+	if n := len(c.entries); n != 3 || c.recent.Len() != 3 {
+		t.Errorf("%d entries, %d in the list; want 3", n, c.recent.Len())
+	}
+	c.Put("99", 0, c.Generation()) // again: replaced, not added
+	if v, _ := Get[int](c, "99"); v != 0 || c.recent.Len() != 3 {
+		t.Errorf("put again: %d, %d in the list; want 0, 3", v, c.recent.Len())
+	}
+	c.Forget()
+	if len(c.entries) != 0 || c.recent.Len() != 0 {
+		t.Error("Forget left entries")
 	}
 }
 
@@ -196,4 +219,23 @@ func heldLoad(t *testing.T, c *Cache, key string) (finish func() int) {
 		close(release)
 		return <-got
 	}
+}
+
+// BenchmarkRead: a hit, from every CPU, on a full cache of 1,000 entries
+// (a storefront's kept answers), the cost each cached read pays.
+func BenchmarkRead(b *testing.B) {
+	c := NewSized(time.Hour, 1000)
+	for i := range 1000 {
+		c.Put(strconv.Itoa(i), i, c.Generation())
+	}
+	load := func() (int, error) { b.Fatal("a hit loaded"); return 0, nil }
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, err := Read(context.Background(), c, strconv.Itoa(i%1000), load); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
 }
