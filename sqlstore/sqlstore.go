@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"github.com/shopd/shopd"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -186,27 +187,59 @@ func (db *DB) Stats() (write, read sql.DBStats) { return db.write.Stats(), db.re
 
 func (db *DB) migrationProvider() (*goose.Provider, error) {
 	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
+	var opts []goose.ProviderOption
 	if db.dialect == Postgres {
 		dir, dialect = "migrations/postgres", goose.DialectPostgres
+		// Replicas starting together take turns (an advisory lock, let go
+		// if a replica dies), checking for a turn every second for up to
+		// 15 minutes (a CONCURRENTLY index of a large table).
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 900))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
 	}
 	sub, err := fs.Sub(migrations, dir)
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(dialect, db.write, sub)
+	return goose.NewProvider(dialect, db.write, sub, opts...)
 }
 
 // Migrate applies all pending migrations and returns how many it applied.
+// Processes migrating one store at once (replicas starting together, the
+// CLI) apply each migration once: on PostgreSQL they take turns; SQLite,
+// which has no lock to wait for, has each migration fail cleanly (its
+// transaction, which waits for the other's commit, finds the tables made)
+// when another process applied it first, so a failure after which the
+// store's version moved on is tried again.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
 	p, err := db.migrationProvider()
 	if err != nil {
 		return 0, err
 	}
-	res, err := p.Up(ctx)
-	if err != nil {
-		return len(res), fmt.Errorf("sqlstore: migrate: %w", err)
+	version := func() int64 {
+		v, err := p.GetDBVersion(ctx)
+		if err != nil {
+			return -1 // no version table yet
+		}
+		return v
 	}
-	return len(res), nil
+	applied := 0
+	for {
+		before := version()
+		res, err := p.Up(ctx)
+		if partial := (*goose.PartialError)(nil); errors.As(err, &partial) {
+			res = partial.Applied
+		}
+		applied += len(res)
+		if err == nil {
+			return applied, nil
+		}
+		if version() <= before {
+			return applied, fmt.Errorf("sqlstore: migrate: %w", err)
+		}
+	}
 }
 
 // MigrationsCurrent returns nil if every embedded migration is applied, or

@@ -69,6 +69,17 @@ func OpenWith(t testing.TB, d sqlstore.Dialect, opts sqlstore.Options) *sqlstore
 // URL returns the address of a fresh, migrated database on the engine (for
 // tests that start a shopd process). It is removed when the test ends.
 func URL(t testing.TB, d sqlstore.Dialect) string {
+	return newDatabase(t, d, true)
+}
+
+// EmptyURL is URL for a database without even the migrations applied.
+func EmptyURL(t testing.TB, d sqlstore.Dialect) string {
+	return newDatabase(t, d, false)
+}
+
+// newDatabase makes the database of URL or EmptyURL. A SQLite file is new
+// either way: OpenWith, or the shopd process given it, migrates it.
+func newDatabase(t testing.TB, d sqlstore.Dialect, migrated bool) string {
 	t.Helper()
 	if d == sqlstore.SQLite {
 		return filepath.Join(t.TempDir(), "shopd.db")
@@ -77,9 +88,12 @@ func URL(t testing.TB, d sqlstore.Dialect) string {
 	if base == "" {
 		t.Fatal("PostgreSQL test requested but SHOPD_TEST_DATABASE_URL is not set")
 	}
-	tpl, err := template(base)
-	if err != nil {
-		t.Fatal(err)
+	tpl := "template0"
+	if migrated {
+		var err error
+		if tpl, err = template(base); err != nil {
+			t.Fatal(err)
+		}
 	}
 	name := "shopd_t_" + strings.ToLower(strings.TrimPrefix(shopd.NewID("x"), "x_"))
 	admin, err := sql.Open("pgx", base)
