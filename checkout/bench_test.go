@@ -144,9 +144,10 @@ func newShop(b testing.TB, db *sqlstore.DB) *fixture {
 }
 
 // BenchmarkHotSKU is the launch-day comparison: 64 buyers of one SKU (32
-// per CPU), each checkout in its own transaction (checkout+key, as above)
-// or placed in batches (batched), against the bare conditional UPDATE of
-// the SKU's stock row from the same 64 clients.
+// per CPU), each checkout in its own transaction (checkout+key, as above;
+// on SQLite also checkout+key-own-commit, without the commits shared by
+// InTx) or placed in batches (batched), against the bare conditional
+// UPDATE of the SKU's stock row from the same 64 clients.
 func BenchmarkHotSKU(b *testing.B) {
 	for _, d := range storetest.Engines(b) {
 		b.Run(d.String(), func(b *testing.B) {
@@ -158,6 +159,9 @@ func BenchmarkHotSKU(b *testing.B) {
 				b.Run("bare-update-own-tx", func(b *testing.B) { f.run(b, hot, f.bareUpdateOwnTx) })
 			}
 			b.Run("checkout+key", func(b *testing.B) { f.run(b, hot, f.placeOrderWithKey) })
+			if d == sqlstore.SQLite {
+				b.Run("checkout+key-own-commit", func(b *testing.B) { f.run(b, hot, f.placeOrderOwnCommit(b)) })
+			}
 			b.Run("batched", func(b *testing.B) { f.run(b, hot, f.placeBatched(b)) })
 		})
 	}
@@ -299,6 +303,24 @@ func (f *fixture) placeOrderWithKey(ctx context.Context, sku string) error {
 		return err
 	}
 	return f.db.Checkout().InTx(ctx, func(tx checkout.Tx) error { return checkout.PlaceOrder(ctx, tx, pl) })
+}
+
+// placeOrderOwnCommit returns checkout+key with a commit of its own per
+// checkout (SQLite's InTx shares commits: itself a batching of
+// transactions), through a second handle on the same database.
+func (f *fixture) placeOrderOwnCommit(b *testing.B) func(ctx context.Context, sku string) error {
+	alone, err := sqlstore.Open(context.Background(), f.db.Source(), sqlstore.Options{CommitEach: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { alone.Close() })
+	return func(ctx context.Context, sku string) error {
+		pl, err := f.keyedPlacement(ctx, sku)
+		if err != nil {
+			return err
+		}
+		return alone.Checkout().InTx(ctx, func(tx checkout.Tx) error { return checkout.PlaceOrder(ctx, tx, pl) })
+	}
 }
 
 // keyedPlacement is the placement of one unit of sku under a new

@@ -52,6 +52,10 @@ type Options struct {
 	Clock shopd.Clock
 	// ReadConns is the size of the SQLite read pool; 2×GOMAXPROCS if zero.
 	ReadConns int
+	// CommitEach makes every SQLite write transaction commit alone instead
+	// of sharing a commit with those waiting beside it (txgroup.go): slower,
+	// for comparisons (the checkout benchmarks' unbatched path).
+	CommitEach bool
 }
 
 // Open connects to the database named by url: "postgres://…" or
@@ -137,7 +141,9 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxIdleTime(0)
 	db := &DB{dialect: SQLite, write: write, read: read, clock: opts.Clock, source: path}
-	db.group = newTxGroup(db)
+	if !opts.CommitEach {
+		db.group = newTxGroup(db)
+	}
 	return db, nil
 }
 

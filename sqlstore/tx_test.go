@@ -77,6 +77,57 @@ func TestInTxIsolation(t *testing.T) {
 	})
 }
 
+// TestInTxAlone: a transaction with nobody to share its commit (on SQLite,
+// a group of one, run without a savepoint) keeps the same contract: a
+// failure, a panic, a failed statement or a transaction ended under the
+// store's feet leaves nothing; success stays.
+func TestInTxAlone(t *testing.T) {
+	storetest.EachEngine(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		mustTx(t, db, `CREATE TABLE tx_probe (id INTEGER PRIMARY KEY, kind TEXT NOT NULL)`)
+		kinds := []string{"ok", "fail", "panic", "conflict", "ok"}
+		if db.Dialect() == sqlstore.SQLite {
+			kinds = append(kinds, "rollback") // see TestInTxBrokenTransaction
+		}
+		for i, kind := range kinds {
+			var panicked any
+			err := func() error {
+				defer func() { panicked = recover() }()
+				return db.InTx(ctx, func(tx *sqlstore.Tx) error {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO tx_probe (id, kind) VALUES ($1, $2)`, i, kind); err != nil {
+						return err
+					}
+					switch kind {
+					case "fail":
+						return errors.New("fail on purpose")
+					case "panic":
+						panic("on purpose")
+					case "conflict":
+						_, err := tx.ExecContext(ctx, `INSERT INTO tx_probe (id, kind) VALUES ($1, $2)`, i, kind)
+						return err
+					case "rollback":
+						_, err := tx.ExecContext(ctx, `ROLLBACK`)
+						return err
+					}
+					return nil
+				})
+			}()
+			if failed := err != nil || panicked != nil; failed != (kind != "ok") {
+				t.Errorf("%s: error %v, panic %v", kind, err, panicked)
+			}
+		}
+		var kept, wrong int
+		if err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
+			return tx.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE kind <> 'ok') FROM tx_probe`).Scan(&kept, &wrong)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if kept != 2 || wrong != 0 {
+			t.Errorf("rows kept: %d (%d not ok), want 2 (0)", kept, wrong)
+		}
+	})
+}
+
 // TestInTxBrokenTransaction: on SQLite, a function that ends the
 // transaction under the store's feet (here by ROLLBACK; in life, an I/O
 // error) fails alone; the functions sharing its commit group still commit.

@@ -132,6 +132,22 @@ func (g *txGroup) commitGroup(group []*txRequest) (err error) {
 		}
 	}()
 	tx := &Tx{Tx: sqlTx, db: g.db, shared: true}
+	if len(group) == 1 {
+		// Alone, it needs no savepoint (in one, SQLite copies every page
+		// before its first change, to roll back to): its failure rolls
+		// the transaction back.
+		r := group[0]
+		if r.err = r.ctx.Err(); r.err == nil {
+			r.panicked, r.err = callTx(tx, r.fn)
+			if tx.failed != nil {
+				r.err = tx.failed // see Tx.Pipeline
+			}
+		}
+		if r.err != nil || r.panicked != nil {
+			return sqlTx.Rollback()
+		}
+		return sqlTx.Commit()
+	}
 	for _, r := range group {
 		if r.err = r.ctx.Err(); r.err != nil {
 			continue // the caller gave up before its turn; nothing was done
