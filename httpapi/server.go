@@ -71,6 +71,48 @@ type Deps struct {
 	// Admission is the checkout waiting room and the rate limits of
 	// checkout and login (admission.go); the zero value is off.
 	Admission AdmissionConfig
+	// Role is the part of the API served; RoleAll if empty.
+	Role Role
+}
+
+// A Role is the part of the API a process serves (shopd serve --role).
+type Role string
+
+const (
+	// RoleAll serves every route.
+	RoleAll Role = ""
+	// RoleStorefront serves the storefront's catalog reads (markets,
+	// products, plans), the API document and the probes. A drop's
+	// checkouts keep the processes that sell busy; storefront reads
+	// served by processes of their own stay fast meanwhile (measured:
+	// docs/BENCHMARKS.md, "The storefront in a process of its own").
+	RoleStorefront Role = "storefront"
+	// RoleWorker serves only the probes and /metrics: a process that runs
+	// background work.
+	RoleWorker Role = "worker"
+)
+
+// serves reports whether the role serves the route.
+func (r Role) serves(rt route) bool {
+	switch r {
+	case RoleAll:
+		return true
+	case RoleStorefront:
+		return storefrontReads[rt.method+" "+rt.pattern] || probes[rt.pattern]
+	default:
+		return probes[rt.pattern]
+	}
+}
+
+var (
+	probes          = map[string]bool{"/livez": true, "/readyz": true, "/metrics": true}
+	storefrontReads = map[string]bool{"GET /v1/openapi.json": true, "GET /v1/markets": true, "GET /v1/products": true, "GET /v1/products/{product}": true, "GET /v1/plans": true}
+)
+
+// notServed explains a route-not-found to a process of a role.
+var notServed = map[Role]string{
+	RoleStorefront: " This process serves the storefront's catalog reads only (role storefront).",
+	RoleWorker:     " This process runs background work only (role worker).",
 }
 
 // Server is the API's http.Handler.
@@ -108,10 +150,12 @@ func NewServer(d Deps) (*Server, error) {
 		return nil, err
 	}
 	for _, rt := range s.routes() {
-		s.mux.Handle(rt.method+" "+rt.pattern, s.gated(rt, s.endpoint(rt)))
+		if d.Role.serves(rt) {
+			s.mux.Handle(rt.method+" "+rt.pattern, s.gated(rt, s.endpoint(rt)))
+		}
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, shopd.TypedErrorf(shopd.ENOTFOUND, "route-not-found", "No route for %s %s.", r.Method, r.URL.Path))
+		s.writeError(w, r, shopd.TypedErrorf(shopd.ENOTFOUND, "route-not-found", "No route for %s %s.%s", r.Method, r.URL.Path, notServed[d.Role]))
 	})
 	return s, nil
 }
@@ -123,18 +167,4 @@ func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.observe(s.mux).ServeHTTP(w, r)
-}
-
-// ProbesOnly returns a handler that serves only /livez, /readyz and /metrics, for
-// processes that run background work and no API (role worker).
-func (s *Server) ProbesOnly() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/livez" && r.URL.Path != "/readyz" && r.URL.Path != "/metrics" {
-			s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				s.writeError(w, r, shopd.TypedErrorf(shopd.ENOTFOUND, "route-not-found", "This process runs background work only (role worker)."))
-			})).ServeHTTP(w, r)
-			return
-		}
-		s.ServeHTTP(w, r)
-	})
 }

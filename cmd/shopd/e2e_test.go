@@ -200,11 +200,34 @@ func TestEndToEnd(t *testing.T) {
 			if status, plans := call(t, "GET", p.url+"/v1/plans?market=us", "", nil); status != 200 || len(plans["data"].([]any)) != 1 {
 				t.Fatalf("list plans: %d %v", status, plans)
 			}
+			testRoles(t, bin, db, key)
 			p.stop(t)
 			if !strings.Contains(p.stderr.String(), `"msg":"stopped"`) {
 				t.Errorf("no clean-stop log line:\n%s", p.stderr)
 			}
 		})
+	}
+}
+
+// testRoles starts processes of the roles that serve part of the API on
+// the store of TestEndToEnd: a storefront process answers the catalog's
+// reads and nothing else; a worker process only the probes.
+func testRoles(t *testing.T, bin string, db []string, key string) {
+	for role, served := range map[string]bool{"storefront": true, "worker": false} {
+		p := startServe(t, bin, append([]string{"--role", role}, db...)...)
+		for _, path := range []string{"/v1/products/glow-serum?market=br", "/v1/products?market=us", "/v1/plans?market=us", "/v1/markets"} {
+			status, got := call(t, "GET", p.url+path, "", nil)
+			if (status == 200) != served || !served && (status != 404 || !strings.Contains(fmt.Sprint(got["detail"]), "role "+role)) {
+				t.Errorf("role %s: GET %s: %d %v", role, path, status, got)
+			}
+		}
+		for _, c := range []struct{ method, path string }{{"POST", "/v1/carts"}, {"GET", "/v1/admin/products"}, {"POST", "/v1/checkouts"}} {
+			status, got := call(t, c.method, p.url+c.path, key, map[string]any{"market": "us"})
+			if status != 404 || got["type"] != "https://shopd.dev/problems/route-not-found" || !strings.Contains(fmt.Sprint(got["detail"]), "role "+role) {
+				t.Errorf("role %s: %s %s: %d %v, want route-not-found naming the role", role, c.method, c.path, status, got)
+			}
+		}
+		p.stop(t)
 	}
 }
 
@@ -221,6 +244,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"serve", "--database-url", "mysql://x"}, nil, "must start with postgres://"},
 		{[]string{"serve", "--log-format", "xml"}, nil, `log format "xml"`},
 		{[]string{"admin", "create-key", "--role", "wizard"}, nil, "--role must be owner, admin, support or read_only"},
+		{[]string{"serve", "--role", "reader"}, nil, `--role "reader": use api, storefront, worker or all`},
 		{[]string{"seed", "--products", "-5"}, nil, "--products and --customers must be"},
 		{[]string{"frobnicate"}, nil, `unknown command "frobnicate"`},
 	} {

@@ -25,7 +25,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	f := c.flags("serve", "[flags]", "Runs the shopd API. With no flags it keeps everything in SQLite under ./shopd-data\nand listens on 127.0.0.1:8080; --database-url postgres://… runs on PostgreSQL.")
 	d := platform.BindDatabase(f)
 	addr := f.String("addr", "SHOPD_ADDR", "127.0.0.1:8080", "listen address HOST:PORT (port 0 picks a free port)")
-	role := f.String("role", "SHOPD_ROLE", "all", "api (HTTP only), worker (background jobs; serves only the probes) or all")
+	role := f.String("role", "SHOPD_ROLE", "all", "api (HTTP only), storefront (the storefront's catalog reads only: markets, products, plans), worker (background jobs; serves only the probes) or all")
 	demo := f.Bool("demo", "SHOPD_DEMO", false, "seed a demo shop on first start and print an owner API key")
 	logFormat := f.String("log-format", "SHOPD_LOG_FORMAT", "json", "log format: json or text")
 	logLevel := f.String("log-level", "SHOPD_LOG_LEVEL", "info", "log level: debug, info, warn or error")
@@ -43,8 +43,9 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	if err := platform.ValidateAddr(*addr); err != nil {
 		problems = append(problems, err)
 	}
-	if *role != "api" && *role != "worker" && *role != "all" {
-		problems = append(problems, fmt.Errorf("--role %q: use api, worker or all", *role))
+	apiRole, known := map[string]httpapi.Role{"all": httpapi.RoleAll, "api": httpapi.RoleAll, "storefront": httpapi.RoleStorefront, "worker": httpapi.RoleWorker}[*role]
+	if !known {
+		problems = append(problems, fmt.Errorf("--role %q: use api, storefront, worker or all", *role))
 	}
 	if err := validateDebugAddr(*debugAddr); err != nil {
 		problems = append(problems, err)
@@ -147,6 +148,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 		DefaultMarket: *defaultMarket,
 		MaxBodyBytes:  int64(*maxBody),
 		Admission:     admissionCfg,
+		Role:          apiRole,
 	})
 	if err != nil {
 		return err
@@ -155,11 +157,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	var handler http.Handler = api
-	if *role == "worker" {
-		handler = api.ProbesOnly()
-	}
-	srv := newHTTPServer(handler, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+	srv := newHTTPServer(api, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(c.stdout, "shopd listening on %s (role %s, store: %s %s)\n  storefront: %s/v1/products\n  API docs:   %s/v1/openapi.json\n  health:     %s/readyz\n",
 		url, *role, a.db.Dialect(), a.db.Source(), url, url, url)
@@ -173,7 +171,7 @@ func serveCmd(ctx context.Context, c *cli, args []string) error {
 	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("store", a.db.Dialect().String()), slog.String("role", *role))
 
 	var jobs []worker.Job
-	if *role != "api" {
+	if *role == "all" || *role == "worker" {
 		jobs = append(jobs,
 			worker.Job{Name: "purge-idempotency-keys", Every: time.Hour, Run: func(ctx context.Context) error {
 				return worker.Batches(ctx, worker.Once(func(ctx context.Context) (int64, error) { return a.db.PurgeIdempotencyKeys(ctx, a.clock.Now()) }))
