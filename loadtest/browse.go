@@ -104,7 +104,7 @@ func (b *browse) run(ctx context.Context) {
 // runBrowse sends cfg.Rate requests a second for cfg.Duration.
 func runBrowse(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report, error) {
 	total := int64(float64(cfg.Rate) * cfg.Duration.Seconds())
-	b := &browse{cl: cl, fx: fx, rate: cfg.Rate, conns: cfg.Connections, start: time.Now().Add(50 * time.Millisecond),
+	b := &browse{cl: cl.reads, fx: fx, rate: cfg.Rate, conns: cfg.Connections, start: time.Now().Add(50 * time.Millisecond),
 		over: func(i int64, _ time.Time) bool { return i >= total }}
 	b.rec = newRecorder(b.start, b.steps()...)
 	stop := b.rec.progress(cfg.Progress)

@@ -75,10 +75,10 @@ func runCatalog(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Repo
 	phase := cfg.Duration / time.Duration(catalogRounds*len(catalogKinds))
 	urls := map[string]string{
 		"reference": ref.base + "/",
-		"product":   cl.base + "/v1/products/" + fx.handle + "?market=" + Market,
-		"list":      cl.base + fx.listQuery,
+		"product":   cl.reads.base + "/v1/products/" + fx.handle + "?market=" + Market,
+		"list":      cl.reads.base + fx.listQuery,
 	}
-	clients := map[string]*http.Client{"reference": ref.hc, "product": cl.hc, "list": cl.hc}
+	clients := map[string]*http.Client{"reference": ref.hc, "product": cl.reads.hc, "list": cl.reads.hc}
 	run := func(kind string, d time.Duration, rec *recorder) time.Duration {
 		return closedLoop(ctx, cfg.Connections, d, clients[kind], urls[kind], func(s []sample) { rec.add(kind, s) })
 	}

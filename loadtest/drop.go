@@ -242,7 +242,7 @@ func (v *visit) stepAside(d time.Duration) bool {
 // shop runs one shopper who arrived at due.
 func (v *visit) shop(i int, due time.Time, leaves bool) shopper {
 	ctx, cl, fx, rec := v.ctx, v.cl, v.fx, v.rec
-	a := cl.do(ctx, "GET", "/v1/products/"+fx.handle+"?market="+Market, nil, false)
+	a := cl.reads.do(ctx, "GET", "/v1/products/"+fx.handle+"?market="+Market, nil, false)
 	if ctx.Err() != nil {
 		return shopper{}
 	}

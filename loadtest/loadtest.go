@@ -45,7 +45,11 @@ const (
 type Config struct {
 	Scenario string // one of Scenarios
 	Target   string // shopd's base URL, like http://127.0.0.1:8080
-	AdminKey string // a staff key with the admin role, for the setup and read-back
+	// Storefront, if set, is the base URL the storefront's catalog reads
+	// (product pages, lists) go to instead of Target: a shopd serving
+	// them in a process of its own (serve --role storefront).
+	Storefront string
+	AdminKey   string // a staff key with the admin role, for the setup and read-back
 
 	Shoppers int           // drop: virtual shoppers
 	Stock    int           // units received for the run's SKU
@@ -135,6 +139,9 @@ func (c Config) Validate() error {
 	if u, err := url.Parse(c.Target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		problems = append(problems, fmt.Sprintf("--target %q must be an http:// or https:// URL", c.Target))
 	}
+	if u, err := url.Parse(c.Storefront); c.Storefront != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		problems = append(problems, fmt.Sprintf("--storefront %q must be an http:// or https:// URL", c.Storefront))
+	}
 	if c.AdminKey == "" {
 		problems = append(problems, "--admin-key (or SHOPD_ADMIN_KEY) is required: a key from `shopd admin create-key --role admin`")
 	}
@@ -162,6 +169,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	cl := newClient(cfg)
 	defer cl.hc.CloseIdleConnections()
+	if cfg.Storefront != "" {
+		cl.reads = newClient(cfg.reads())
+		defer cl.reads.hc.CloseIdleConnections()
+	}
 	fx, err := setUp(ctx, cl, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("setting up: %w", err)
@@ -182,9 +193,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // client talks to shopd over one Transport, so connections are reused.
 type client struct {
-	base string
-	key  string
-	hc   *http.Client
+	base  string
+	key   string
+	hc    *http.Client
+	reads *client // for the storefront's catalog reads: itself, or one to Config.Storefront (Run)
+}
+
+// reads is the configuration of a client for the storefront's catalog
+// reads: Target is Storefront, if set.
+func (c Config) reads() Config {
+	if c.Storefront != "" {
+		c.Target = c.Storefront
+	}
+	return c
 }
 
 func newClient(cfg Config) *client {
@@ -198,7 +219,9 @@ func newClient(cfg Config) *client {
 		MaxConnsPerHost: cfg.Connections,
 		IdleConnTimeout: 90 * time.Second,
 	}
-	return &client{base: strings.TrimRight(cfg.Target, "/"), key: cfg.AdminKey, hc: &http.Client{Transport: tr, Timeout: cfg.Timeout}}
+	c := &client{base: strings.TrimRight(cfg.Target, "/"), key: cfg.AdminKey, hc: &http.Client{Transport: tr, Timeout: cfg.Timeout}}
+	c.reads = c
+	return c
 }
 
 // answer is shopd's answer to one request.

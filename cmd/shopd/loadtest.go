@@ -49,6 +49,7 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 			"Exit status 1 on any oversell, double charge or 5xx answer.")
 	target := f.String("target", "SHOPD_LOADTEST_TARGET", "http://127.0.0.1:8080", "base URL of the shopd to drive")
 	key := f.String("admin-key", "SHOPD_ADMIN_KEY", "", "staff API key with the admin role (shopd admin create-key --role admin)")
+	storefront := f.String("storefront", "", "", "base URL the storefront's catalog reads go to instead of --target: a `shopd serve --role storefront` on the same store (set-up, carts and checkouts still go to --target)")
 	shoppers := f.Int("shoppers", "", 2000, "drop, mixed: virtual shoppers")
 	stock := f.Int("stock", "", 200, "units of the run's SKU received before the run (browse: 0 unless set; renewals: --subscriptions unless set, 0 for a box plan)")
 	ramp := f.Duration("ramp", "", 2*time.Second, "drop, mixed: shoppers arrive evenly over this time")
@@ -86,7 +87,7 @@ func loadtestCmd(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	cfg := loadtest.Config{
-		Scenario: pos[0], Target: *target, AdminKey: *key,
+		Scenario: pos[0], Target: *target, Storefront: *storefront, AdminKey: *key,
 		Shoppers: *shoppers, Stock: *stock, Ramp: *ramp, Abandon: float64(*abandon) / 100, Patience: *patience,
 		Duration: *duration, Rate: *rate, Reference: *reference, Subscriptions: *subscriptions, PlanKind: *planKind, Connections: *conns, Timeout: *timeout,
 	}

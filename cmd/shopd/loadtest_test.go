@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -137,9 +138,12 @@ func TestLoadtest(t *testing.T) {
 				}
 			}
 
+			// The browse reads from a storefront process of its own on the
+			// same store: it alone answers them.
+			sf := startServe(t, bin, append([]string{"--role", "storefront", "--log-level", "warn"}, db...)...)
 			var stdout bytes.Buffer
 			stderr.Reset()
-			code := run(t.Context(), []string{"loadtest", "browse", "--target", p.url, "--admin-key", key, "--rate", "300", "--duration", "2s", "--json"},
+			code := run(t.Context(), []string{"loadtest", "browse", "--target", p.url, "--storefront", sf.url, "--admin-key", key, "--rate", "300", "--duration", "2s", "--json"},
 				func(string) string { return "" }, nil, &stdout, &stderr)
 			if code != 0 {
 				t.Errorf("loadtest browse: exit %d\n%s", code, stderr.String())
@@ -151,6 +155,11 @@ func TestLoadtest(t *testing.T) {
 			if b.Scenario != "browse" || b.Requests != 600 || b.NotModified == 0 || len(b.Errors) != 0 || b.Errors5xx != 0 || len(b.LatencyMS) != 4 {
 				t.Errorf("browse: %d requests, %d answered 304, errors %v, 5xx %d, latency %v", b.Requests, b.NotModified, b.Errors, b.Errors5xx, b.LatencyMS)
 			}
+			// 600 requests, in tenths: 7 product pages and 3 lists.
+			if pages, lists := routeRequests(t, sf.url, "GET /v1/products/{product}"), routeRequests(t, sf.url, "GET /v1/products"); pages != 420 || lists != 180 {
+				t.Errorf("the storefront process answered %d product pages and %d lists; want 420 and 180", pages, lists)
+			}
+			sf.stop(t)
 
 			testLoadtestCatalog(t, bin, p.url, key)
 			p.stop(t)
@@ -222,6 +231,7 @@ func TestLoadtestUsage(t *testing.T) {
 		{[]string{"loadtest", "--admin-key", "k"}, "name one scenario"},
 		{[]string{"loadtest", "stampede", "--admin-key", "k"}, `not "stampede"`},
 		{[]string{"loadtest", "drop", "--admin-key", "k", "--target", "localhost"}, "--target"},
+		{[]string{"loadtest", "browse", "--admin-key", "k", "--storefront", "localhost:8081"}, "--storefront"},
 		{[]string{"loadtest", "drop", "--admin-key", "k", "--abandon", "120"}, "--abandon"},
 		{[]string{"loadtest", "browse", "--admin-key", "k", "--rate", "0"}, "--rate"},
 		{[]string{"loadtest", "renewals", "--admin-key", "k", "--subscriptions", "0"}, "--subscriptions must be from 1"},
@@ -319,6 +329,23 @@ func TestLoadtestFailsOnBrokenInvariants(t *testing.T) {
 }
 
 // get returns the body of a GET that must answer 200.
+// routeRequests sums the requests /metrics counts for the route, whatever
+// their status.
+func routeRequests(t *testing.T, base, route string) int {
+	t.Helper()
+	n := 0
+	for line := range strings.Lines(get(t, base+"/metrics")) {
+		if rest, ok := strings.CutPrefix(line, `shopd_http_requests_total{method="GET",route="`+route+`",`); ok {
+			v, err := strconv.Atoi(strings.TrimSpace(rest[strings.LastIndex(rest, " ")+1:]))
+			if err != nil {
+				t.Fatalf("/metrics: %q", line)
+			}
+			n += v
+		}
+	}
+	return n
+}
+
 func get(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
