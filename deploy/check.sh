@@ -111,7 +111,7 @@ check "validate: default values" "$MC" \
 	"$work/default.yaml"
 check "render: HA values" render "$work/ha.yaml" -f "$HA_VALUES"
 check "validate: HA values" "$MC" \
-	-expect Deployment=2,Service=2,ServiceAccount=1,PersistentVolumeClaim=0,Job=1,HorizontalPodAutoscaler=1,PodDisruptionBudget=2,NetworkPolicy=2,ServiceMonitor=1,PrometheusRule=1 \
+	-expect Deployment=3,Service=3,ServiceAccount=1,PersistentVolumeClaim=0,Job=1,HorizontalPodAutoscaler=1,PodDisruptionBudget=3,NetworkPolicy=3,ServiceMonitor=1,PrometheusRule=1 \
 	"$work/ha.yaml"
 check "render: PostgreSQL, fixed replicas, no worker" render "$work/pg.yaml" \
 	--set database.existingSecret=shopd-db --set api.replicas=3 --set worker.enabled=false \
@@ -125,6 +125,7 @@ check "validate: SQLite without persistence, digest" "$MC" -expect Deployment=1,
 check "grace period = preStop + drain delay + timeout + margin" \
 	grep -q 'terminationGracePeriodSeconds: 35$' "$work/default.yaml"
 check "api role in HA, all in SQLite" bash -c "grep -A1 'name: SHOPD_ROLE' '$work/ha.yaml' | grep -q '\"api\"' && grep -A1 'name: SHOPD_ROLE' '$work/default.yaml' | grep -q '\"all\"'"
+check "storefront role in HA, on a Service of its own" bash -c "grep -A1 'name: SHOPD_ROLE' '$work/ha.yaml' | grep -q '\"storefront\"' && grep -q 'name: shopd-storefront$' '$work/ha.yaml'"
 check "GOMEMLIMIT is 90% of the memory limit" grep -q 'value: "460MiB"' "$work/default.yaml"
 check "render: fractional memory limit" render "$work/frac.yaml" --set api.resources.limits.memory=1.5Gi
 check "GOMEMLIMIT from a fractional limit (1.5Gi → 1382MiB)" grep -q 'value: "1382MiB"' "$work/frac.yaml"
@@ -161,10 +162,12 @@ notes_say() { # notes_say WANT HELM-ARGS…
 }
 check "NOTES.txt: default values" notes_say "Store: embedded SQLite"
 check "NOTES.txt: HA values" notes_say "API pods (--role api): 3–20 (HPA)" -f "$HA_VALUES"
+check "NOTES.txt: storefront pods (HA values)" notes_say "Storefront pods (--role storefront): 2, Service shopd-storefront" -f "$HA_VALUES"
 
 step "values the chart must refuse"
 refuse "two replicas on SQLite" "api.replicas > 1 needs PostgreSQL" --set api.replicas=2
 refuse "HPA on SQLite" "api.autoscaling.enabled needs PostgreSQL" --set api.autoscaling.enabled=true
+refuse "storefront pods on SQLite" "storefront.enabled needs PostgreSQL" --set storefront.enabled=true
 refuse "latest image" 'image.tag "latest" is not reproducible' --set image.tag=latest
 refuse "unknown key" "additional properties 'replicaCount' not allowed" --set replicaCount=3
 refuse "misspelt nested key" "additional properties 'replica' not allowed" --set api.replica=3

@@ -80,6 +80,10 @@ True when a separate worker Deployment is rendered.
 {{- if and (include "shopd.postgres" .) .Values.worker.enabled }}true{{ end }}
 {{- end }}
 
+{{- define "shopd.storefrontDeployment" -}}
+{{- if and (include "shopd.postgres" .) .Values.storefront.enabled }}true{{ end }}
+{{- end }}
+
 {{/*
 Role of the API pods: "all" when they are the only pods (SQLite, or no worker
 Deployment), else "api".
@@ -312,6 +316,9 @@ render fails the same way.
 {{- if $v.api.autoscaling.enabled }}
 {{- fail "api.autoscaling.enabled needs PostgreSQL: set database.existingSecret (the embedded SQLite store allows one replica)" }}
 {{- end }}
+{{- if $v.storefront.enabled }}
+{{- fail "storefront.enabled needs PostgreSQL: set database.existingSecret (the embedded SQLite store allows one pod)" }}
+{{- end }}
 {{- end }}
 {{- if and $v.api.autoscaling.enabled (gt (int $v.api.autoscaling.minReplicas) (int $v.api.autoscaling.maxReplicas)) }}
 {{- fail "api.autoscaling.minReplicas must not exceed maxReplicas" }}
@@ -333,7 +340,7 @@ render fails the same way.
 
 {{/*
 Pod template of a long-running component. Call with
-(dict "root" $ "component" "api"|"worker" "role" ROLE "values" .Values.api|.Values.worker).
+(dict "root" $ "component" "api"|"worker"|"storefront" "role" ROLE "values" .Values.api|.Values.worker|.Values.storefront).
 */}}
 {{- define "shopd.podTemplate" -}}
 {{- $root := .root }}
