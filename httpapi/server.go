@@ -84,7 +84,7 @@ const (
 	// RoleStorefront serves the storefront's catalog reads (markets,
 	// products, plans), the API document and the probes. A drop's
 	// checkouts keep the processes that sell busy; storefront reads
-	// served by processes of their own stay fast meanwhile (measured:
+	// served by processes of their own wait less meanwhile (measured:
 	// docs/BENCHMARKS.md, "The storefront in a process of its own").
 	RoleStorefront Role = "storefront"
 	// RoleWorker serves only the probes and /metrics: a process that runs
@@ -94,18 +94,20 @@ const (
 
 // serves reports whether the role serves the route.
 func (r Role) serves(rt route) bool {
+	name := rt.method + " " + rt.pattern
 	switch r {
 	case RoleAll:
 		return true
 	case RoleStorefront:
-		return storefrontReads[rt.method+" "+rt.pattern] || probes[rt.pattern]
+		return storefrontReads[name] || probes[name]
 	default:
-		return probes[rt.pattern]
+		return probes[name]
 	}
 }
 
+// The routes of the roles that serve part of the API, by method and pattern.
 var (
-	probes          = map[string]bool{"/livez": true, "/readyz": true, "/metrics": true}
+	probes          = map[string]bool{"GET /livez": true, "GET /readyz": true, "GET /metrics": true}
 	storefrontReads = map[string]bool{"GET /v1/openapi.json": true, "GET /v1/markets": true, "GET /v1/products": true, "GET /v1/products/{product}": true, "GET /v1/plans": true}
 )
 

@@ -170,7 +170,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cl := newClient(cfg)
 	defer cl.hc.CloseIdleConnections()
 	if cfg.Storefront != "" {
-		cl.reads = newClient(cfg.reads())
+		cl.reads = newClient(cfg.forReads())
 		defer cl.reads.hc.CloseIdleConnections()
 	}
 	fx, err := setUp(ctx, cl, cfg)
@@ -199,9 +199,9 @@ type client struct {
 	reads *client // for the storefront's catalog reads: itself, or one to Config.Storefront (Run)
 }
 
-// reads is the configuration of a client for the storefront's catalog
+// forReads is the configuration of a client for the storefront's catalog
 // reads: Target is Storefront, if set.
-func (c Config) reads() Config {
+func (c Config) forReads() Config {
 	if c.Storefront != "" {
 		c.Target = c.Storefront
 	}

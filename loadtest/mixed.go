@@ -38,7 +38,7 @@ func runMixed(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Report
 	}
 	// The browse load has connections of its own, so its latency is the
 	// server's and not a wait for a connection a shopper holds.
-	bcl := newClient(cfg.reads())
+	bcl := newClient(cfg.forReads())
 	defer bcl.hc.CloseIdleConnections()
 	b := &browse{cl: bcl, fx: fx, rate: cfg.Rate, conns: cfg.Connections, start: time.Now().Add(50 * time.Millisecond), prefix: "browse_"}
 	steps := append(b.steps(), dropSteps...)

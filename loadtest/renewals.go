@@ -315,7 +315,7 @@ func runRenewals(ctx context.Context, cl *client, cfg Config, fx *fixture) (*Rep
 		return nil, fmt.Errorf("setting up: %w", err)
 	}
 	// The browse load has connections of its own (as in mixed).
-	bcl := newClient(cfg.reads())
+	bcl := newClient(cfg.forReads())
 	defer bcl.hc.CloseIdleConnections()
 	b := &browse{cl: bcl, fx: fx, rate: cfg.Rate, conns: cfg.Connections, start: time.Now().Add(50 * time.Millisecond)}
 	b.rec = newRecorder(b.start, append(b.steps(), billingStep)...)

@@ -65,12 +65,7 @@ func TestInTxIsolation(t *testing.T) {
 				t.Errorf("caller %d: outcome %q, want %q", i, got, want)
 			}
 		}
-		var kept, wrong int
-		if err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
-			return tx.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE kind <> 'ok') FROM tx_probe`).Scan(&kept, &wrong)
-		}); err != nil {
-			t.Fatal(err)
-		}
+		kept, wrong := probeRows(t, db)
 		if kept != n*2/5 || wrong != 0 {
 			t.Errorf("rows kept: %d (%d not ok), want %d (0)", kept, wrong, n*2/5)
 		}
@@ -116,12 +111,7 @@ func TestInTxAlone(t *testing.T) {
 				t.Errorf("%s: error %v, panic %v", kind, err, panicked)
 			}
 		}
-		var kept, wrong int
-		if err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
-			return tx.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE kind <> 'ok') FROM tx_probe`).Scan(&kept, &wrong)
-		}); err != nil {
-			t.Fatal(err)
-		}
+		kept, wrong := probeRows(t, db)
 		if kept != 2 || wrong != 0 {
 			t.Errorf("rows kept: %d (%d not ok), want 2 (0)", kept, wrong)
 		}
@@ -217,6 +207,18 @@ func TestInTxCanceledCaller(t *testing.T) {
 			t.Errorf("rows %q, want only 2", ids)
 		}
 	})
+}
+
+// probeRows counts tx_probe's rows, and those of a kind other than "ok".
+func probeRows(t *testing.T, db *sqlstore.DB) (kept, wrong int) {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE kind <> 'ok') FROM tx_probe`).Scan(&kept, &wrong)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return kept, wrong
 }
 
 func mustTx(t *testing.T, db *sqlstore.DB, stmt string) {

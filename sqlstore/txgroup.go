@@ -116,7 +116,7 @@ func (g *txGroup) loop() {
 }
 
 // commitGroup runs the group's functions in one transaction, each in a
-// savepoint, and commits. It returns an error, having rolled everything
+// savepoint if it has company, and commits. It returns an error, having rolled everything
 // back, if the transaction as a whole failed.
 func (g *txGroup) commitGroup(group []*txRequest) (err error) {
 	// The transaction is shared: one caller's cancellation must not
@@ -132,27 +132,22 @@ func (g *txGroup) commitGroup(group []*txRequest) (err error) {
 		}
 	}()
 	tx := &Tx{Tx: sqlTx, db: g.db, shared: true}
-	if len(group) == 1 {
-		// Alone, it needs no savepoint (in one, SQLite copies every page
-		// before its first change, to roll back to): its failure rolls
-		// the transaction back.
-		r := group[0]
-		if r.err = r.ctx.Err(); r.err == nil {
-			r.panicked, r.err = callTx(tx, r.fn)
-			if tx.failed != nil {
-				r.err = tx.failed // see Tx.Pipeline
-			}
+	// A function alone in its group needs no savepoint (in one, SQLite
+	// copies every page before its first change, to roll back to): its
+	// failure rolls the whole transaction back.
+	alone := len(group) == 1
+	savepoint := func(stmt string) error {
+		if alone {
+			return nil
 		}
-		if r.err != nil || r.panicked != nil {
-			return sqlTx.Rollback()
-		}
-		return sqlTx.Commit()
+		_, err := sqlTx.ExecContext(ctx, stmt)
+		return err
 	}
 	for _, r := range group {
 		if r.err = r.ctx.Err(); r.err != nil {
 			continue // the caller gave up before its turn; nothing was done
 		}
-		if _, err := sqlTx.ExecContext(ctx, `SAVEPOINT grouped`); err != nil {
+		if err := savepoint(`SAVEPOINT grouped`); err != nil {
 			return err
 		}
 		r.panicked, r.err = callTx(tx, r.fn)
@@ -160,11 +155,14 @@ func (g *txGroup) commitGroup(group []*txRequest) (err error) {
 			r.err, tx.failed = tx.failed, nil // see Tx.Pipeline
 		}
 		if r.err != nil || r.panicked != nil {
-			if _, err := sqlTx.ExecContext(ctx, `ROLLBACK TO grouped`); err != nil {
+			if alone {
+				return sqlTx.Rollback()
+			}
+			if err := savepoint(`ROLLBACK TO grouped`); err != nil {
 				return err
 			}
 		}
-		if _, err := sqlTx.ExecContext(ctx, `RELEASE grouped`); err != nil {
+		if err := savepoint(`RELEASE grouped`); err != nil {
 			return err
 		}
 	}
